@@ -1,0 +1,123 @@
+"""One settings object for the engine: every threshold the rules use, with per-exam overrides.
+
+``EngineSettings()`` holds the defaults (calibrated on ../shared/data where a figure says so);
+``settings.with_overrides({"looking_away": {"yaw_deg": 40}})`` gives an exam its own copy.
+Values can also come from the environment (``PROCTOR_LOOKING_AWAY__YAW_DEG=40``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class FaceSettings(BaseModel):
+    detector_min_score: float = 0.5  # full-range detector confidence for a face to count
+    landmarker_max_faces: int = 2
+    min_face_px: int = 24  # a detection smaller than this (box side) is ignored
+
+
+class FaceMissingRule(BaseModel):
+    min_duration_s: float = 3.0
+
+
+class MultipleFacesRule(BaseModel):
+    min_duration_s: float = 1.0
+
+
+class LookingAwayRule(BaseModel):
+    yaw_deg: float = 30.0  # |yaw - neutral yaw| above this is looking away
+    pitch_deg: float = 25.0  # |pitch - neutral pitch| above this is looking away
+    gaze_off: float = 0.6  # eye blendshape look-out/in/up/down score above this is looking off-screen
+    min_duration_s: float = 3.0
+
+
+class IdentityRule(BaseModel):
+    threshold: float = 0.6  # ResNet descriptor distance; replaced by the calibrated figure (see identity.py)
+    check_interval_s: float = 5.0  # identity is re-checked this often through the whole exam
+    min_mismatches: int = 2  # consecutive mismatching checks before an event is raised
+    min_face_px: int = 60  # a face smaller than this is not used for identity
+
+
+class SpeechRule(BaseModel):
+    min_duration_s: float = 1.0
+
+
+class NoiseRule(BaseModel):
+    level_dbfs: float = -30.0  # non-speech sound louder than this is noise
+    min_duration_s: float = 0.5
+
+
+class CameraBlockedRule(BaseModel):
+    dark_mean: float = 25.0  # mean luma (0-255) below this is a dark or covered camera
+    flat_std: float = 8.0  # luma standard deviation below this is a covered/blank camera
+    frozen_diff: float = 0.3  # mean absolute difference to the previous frame below this is frozen
+    min_duration_s: float = 2.0
+
+
+class BodyMovementRule(BaseModel):
+    motion_level: float = 0.25  # body motion score (0-1) above this is large movement
+    min_duration_s: float = 2.0
+
+
+class CalibrationSettings(BaseModel):
+    duration_s: float = 5.0  # the first seconds with one face set the student's neutral head pose
+    min_frames: int = 5
+
+
+class ScoreWeights(BaseModel):
+    """Integrity score = 100 - sum(weight x share of session time under the event), clipped to 0..100."""
+
+    face_missing: float = 100.0
+    multiple_faces: float = 200.0
+    identity_mismatch: float = 300.0
+    looking_away: float = 60.0
+    speech: float = 80.0
+    noise: float = 20.0
+    camera_blocked: float = 150.0
+    body_movement: float = 40.0
+    browser: float = 100.0
+    stream_lost: float = 50.0
+    per_event_penalty: float = 1.0  # every event also costs this much, so a flurry of short ones counts
+    violation_below: float = 60.0
+    suspicious_below: float = 85.0
+
+
+class EngineSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PROCTOR_", env_nested_delimiter="__")
+
+    analysis_fps: float = 5.0  # frames analysed per second of video (live and offline)
+    max_width: int = 640  # frames wider than this are scaled down before analysis
+    faces: FaceSettings = Field(default_factory=FaceSettings)
+    face_missing: FaceMissingRule = Field(default_factory=FaceMissingRule)
+    multiple_faces: MultipleFacesRule = Field(default_factory=MultipleFacesRule)
+    looking_away: LookingAwayRule = Field(default_factory=LookingAwayRule)
+    identity: IdentityRule = Field(default_factory=IdentityRule)
+    speech: SpeechRule = Field(default_factory=SpeechRule)
+    noise: NoiseRule = Field(default_factory=NoiseRule)
+    camera_blocked: CameraBlockedRule = Field(default_factory=CameraBlockedRule)
+    body_movement: BodyMovementRule = Field(default_factory=BodyMovementRule)
+    calibration: CalibrationSettings = Field(default_factory=CalibrationSettings)
+    score: ScoreWeights = Field(default_factory=ScoreWeights)
+    merge_gap_s: float = 1.0  # two events of one kind closer than this are one event
+
+    def with_overrides(self, overrides: dict[str, Any] | None) -> "EngineSettings":
+        """A copy with per-exam overrides merged in (nested dicts merge key by key)."""
+        if not overrides:
+            return self.model_copy(deep=True)
+        merged = _deep_merge(self.model_dump(), overrides)
+        return EngineSettings.model_validate(merged)
+
+
+def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if key not in out:
+            raise KeyError(f"unknown setting {key!r}")
+        if isinstance(value, dict) and isinstance(out[key], dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
