@@ -1,0 +1,24 @@
+"""All ORM models; importing this package registers every table on ``Base.metadata``."""
+
+from server.db.models.org import ApiKey, AuthToken, College, User
+from server.db.models.programme import ClassMeeting, Course, CourseTeacher, CurriculumItem, Enrolment, Material, Programme, Task, TaskSubmission
+from server.db.models.exam import Allowance, Answer, Attempt, AttemptTransition, Exam, Question
+from server.db.models.proctoring import (
+    IdentityEnrolment,
+    ProctoringSession,
+    RecordingSegment,
+    Review,
+    ReviewComment,
+    SessionEvent,
+)
+from server.db.models.footprint import Activity
+from server.db.models.survey import Survey, SurveyAnswer, SurveyParticipation, SurveyQuestion, SurveyResponse
+from server.db.models.webhook import WebhookDelivery, WebhookDeliveryAttempt, WebhookEndpoint
+
+__all__ = [
+    "Activity", "Allowance", "Answer", "ApiKey", "Attempt", "AttemptTransition", "AuthToken", "ClassMeeting",
+    "College", "Course", "CourseTeacher", "CurriculumItem", "Enrolment", "Exam", "IdentityEnrolment", "Material",
+    "ProctoringSession", "Programme", "Question", "RecordingSegment", "Review", "ReviewComment", "SessionEvent",
+    "Survey", "SurveyAnswer", "SurveyParticipation", "SurveyQuestion", "SurveyResponse", "Task", "TaskSubmission",
+    "User", "WebhookDelivery", "WebhookDeliveryAttempt", "WebhookEndpoint",
+]

@@ -1,0 +1,92 @@
+"""One settings object for the server (``PROCTOR_SERVER_*`` environment variables).
+
+``ServerSettings()`` reads the environment; ``ServerSettings(database_url=..., data_dir=...)`` in tests.
+The secret key, unless given, is generated on first start and kept in ``data_dir/secret_key`` (mode 0600)
+so tokens and signatures survive restarts.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServerSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PROCTOR_SERVER_", env_nested_delimiter="__")
+
+    # --- storage -------------------------------------------------------------------------------------
+    data_dir: Path = Path("var")
+    database_url: str | None = None  # default: sqlite:///<data_dir>/proctor.db
+    database_echo: bool = False
+    auto_migrate: bool = True  # run `alembic upgrade head` when the app starts
+    secret_key: SecretStr | None = None  # default: generated once, persisted in data_dir/secret_key
+
+    # --- serving -------------------------------------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str | None = None  # default: http://<host>:<port>
+    log_level: str = "INFO"
+    log_json: bool = True  # structured (one JSON object per line) logs
+
+    # --- people and keys -----------------------------------------------------------------------------
+    token_ttl_hours: float = 12.0
+    cookie_name: str = "proctor_session"
+    cookie_secure: bool = False
+    seed_demo: bool = True  # create the demo college, people and exam on first start
+
+    # --- attempts ------------------------------------------------------------------------------------
+    deadline_grace_s: float = 30.0  # answers arriving this long after the deadline are still accepted
+
+    # --- webhooks ------------------------------------------------------------------------------------
+    webhooks_enabled: bool = True  # run the background deliverer
+    webhook_timeout_s: float = 10.0
+    webhook_max_attempts: int = 8
+    webhook_backoff_base_s: float = 5.0  # delay after the n-th failure: base * 2**(n-1), capped
+    webhook_backoff_max_s: float = 3600.0
+    webhook_poll_interval_s: float = 2.0
+    webhook_user_agent: str = "proctor-webhooks/0.1"
+    webhook_allow_private_targets: bool = True  # set False in production to refuse loopback/private URLs
+
+    # --- live exams (added by the live-exam work) ----------------------------------------------------
+    # (keep live-exam fields in this section)
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'proctor.db').resolve()}"
+
+    def resolved_public_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def recordings_dir(self) -> Path:
+        return self.data_dir / "recordings"
+
+    def ensure_data_dir(self) -> Path:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return self.data_dir
+
+    def resolved_secret_key(self) -> str:
+        """The configured key, else the one persisted in data_dir, else a new one written there."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        path = self.ensure_data_dir() / "secret_key"
+        if path.is_file():
+            key = path.read_text().strip()
+            if key:
+                return key
+        key = secrets.token_urlsafe(48)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process wrote it first: use theirs
+            return path.read_text().strip()
+        try:
+            os.write(fd, key.encode())
+        finally:
+            os.close(fd)
+        self.secret_key = SecretStr(key)
+        return key
