@@ -53,6 +53,16 @@ class ServerSettings(BaseSettings):
 
     # --- live exams (added by the live-exam work) ----------------------------------------------------
     # (keep live-exam fields in this section)
+    live_workers: int = 0  # analysis worker processes (0: one per CPU core)
+    live_analyzer: str = "server.live.worker:default_analyzer"  # "module:function" building a session's analyser
+    live_grace_s: float = 120.0  # a dropped student may reconnect this long; then the session ends
+    live_media_timeout_s: float = 4.0  # no video for this long means the stream is lost
+    live_segment_s: float = 10.0  # recording segment length (each starts at a keyframe)
+    live_room_scan_s: float = 20.0  # how long the room scan asks the student to turn the camera
+    live_max_body_bytes: int = 65536  # offers and other live requests larger than this get 413
+    live_max_photo_bytes: int = 5_000_000  # one enrolment photo
+    live_ice_loopback: bool = False  # offer 127.0.0.1 as an ICE candidate (tests, single-machine benchmarks)
+    live_node_id: str | None = None  # default: <hostname>-<pid>
 
     def resolved_database_url(self) -> str:
         if self.database_url:
