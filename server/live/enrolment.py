@@ -1,0 +1,118 @@
+"""The identity step's enrolment: the student's reference photo(s), taken now in the page or uploaded earlier by
+the college, turned into an :class:`proctor.identity.Enrolment` and kept in ``identity_enrolments``.
+
+``POST /api/live/sessions/{id}/enrolment`` (multipart ``photos``) enrols; a failure is a 422 that names the
+photo and the reason (no face, several faces, too small, too dark ...). ``GET`` tells the page whether the
+student already has an enrolment (e.g. the college's). The live analysis gets the enrolment at once, so the
+page can ask for the live check (data channel ``identity_check``) right after.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from typing import Any, Callable
+
+from fastapi import APIRouter, Request, UploadFile
+from sqlalchemy import select
+
+from proctor.media import MediaError, decode_image_bytes
+from server.api.deps import Caller
+from server.api.errors import ApiError
+from server.db.engine import transaction
+from server.db.models import IdentityEnrolment
+from server.domain.enums import Role
+
+router = APIRouter(prefix="/api/live", tags=["live"])
+
+MAX_PHOTOS = 5
+
+
+def save_enrolment(session_factory: Any, student_id: int, enrolment: dict[str, Any], photo_sha256s: list[str],
+                   model: str | None) -> int:
+    """A new active enrolment for the student (older ones stay, inactive, for the audit trail)."""
+    with transaction(session_factory, write_lock=True) as db:
+        for old in db.execute(select(IdentityEnrolment).where(IdentityEnrolment.student_id == student_id,
+                                                              IdentityEnrolment.is_active.is_(True))).scalars():
+            old.is_active = False
+        # the engine's whole Enrolment.to_dict() is kept in the JSON column, so from_dict gets it back intact
+        row = IdentityEnrolment(student_id=student_id, photo_sha256s=photo_sha256s, embedding=enrolment,
+                                model=model, is_active=True)
+        db.add(row)
+        db.flush()
+        return row.id
+
+
+def load_enrolment(app: Any) -> Callable[[Any], dict[str, Any] | None]:
+    """The enrolment a session uses: its own, else the student's active one (e.g. uploaded by the college)."""
+
+    def load(state: Any) -> dict[str, Any] | None:
+        with transaction(app.state.session_factory) as db:
+            row = None
+            if state.enrolment_id is not None:
+                row = db.get(IdentityEnrolment, state.enrolment_id)
+            if row is None:
+                row = db.execute(select(IdentityEnrolment).where(
+                    IdentityEnrolment.student_id == state.student_id, IdentityEnrolment.is_active.is_(True))
+                    .order_by(IdentityEnrolment.id.desc()).limit(1)).scalar_one_or_none()
+            return row.embedding if row is not None and isinstance(row.embedding, dict) else None
+
+    return load
+
+
+async def _own_session(request: Request, caller: Any, session_id: str) -> Any:
+    hub = request.app.state.live_hub
+    state = await hub._db(hub.stores.sessions.get, session_id)
+    if state is None:
+        raise ApiError(404, "unknown_session", f"no proctoring session {session_id}")
+    if caller.is_api_key or caller.role is not Role.student or caller.user_id != state.student_id:
+        raise ApiError(403, "not_your_session", "this proctoring session belongs to another student")
+    if not state.is_active:
+        raise ApiError(409, "session_finished", f"the proctoring session is {state.status}")
+    return state
+
+
+@router.get("/sessions/{session_id}/enrolment")
+async def enrolment_status(session_id: str, request: Request, caller: Caller) -> dict[str, Any]:
+    state = await _own_session(request, caller, session_id)
+    hub = request.app.state.live_hub
+    data = await hub._db(load_enrolment(request.app), state)
+    return {"enrolled": data is not None, "from_session": state.enrolment_id is not None}
+
+
+@router.post("/sessions/{session_id}/enrolment")
+async def enrol_photos(session_id: str, request: Request, caller: Caller, photos: list[UploadFile]) -> dict[str, Any]:
+    hub = request.app.state.live_hub
+    limit = hub.settings.live_max_photo_bytes
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit * MAX_PHOTOS:
+        raise ApiError(413, "body_too_large", f"at most {MAX_PHOTOS} photos of {limit} bytes each")
+    state = await _own_session(request, caller, session_id)
+    if not photos or len(photos) > MAX_PHOTOS:
+        raise ApiError(422, "bad_photos", f"send 1 to {MAX_PHOTOS} photos")
+    images, digests = [], []
+    for i, upload in enumerate(photos):
+        data = await upload.read(limit + 1)
+        if len(data) > limit:
+            raise ApiError(413, "body_too_large", f"photo {i} is larger than {limit} bytes")
+        try:
+            images.append(decode_image_bytes(data, upload.filename or f"photo {i}"))
+        except MediaError as exc:
+            raise ApiError(422, "enrolment_failed", str(exc), {"photo_index": i, "reason": "not_an_image"}) from exc
+        digests.append(hashlib.sha256(data).hexdigest())
+
+    from proctor.identity import EnrolmentError, enrol
+
+    try:
+        enrolment = await asyncio.get_running_loop().run_in_executor(None, enrol, images)
+    except EnrolmentError as exc:
+        reason = getattr(exc, "reason", "no_usable_face")
+        raise ApiError(422, "enrolment_failed", str(exc),
+                       {"photo_index": getattr(exc, "photo_index", None), "reason": reason}) from exc
+    data = enrolment.to_dict()
+    model = data.get("model") if isinstance(data.get("model"), str) else None
+    row_id = await hub._db(save_enrolment, request.app.state.session_factory, state.student_id, data, digests, model)
+    await hub._db(hub.stores.sessions.set_enrolment, session_id, row_id)
+    if session_id in hub.sessions and hub.pool is not None:
+        hub.pool.send(session_id, ("enrol", session_id, data))
+    return {"enrolled": True, "enrolment_id": row_id, "photos": len(images)}

@@ -1,0 +1,123 @@
+"""The data channel protocol: JSON messages, one per data channel message, both ways.
+
+Browser -> server (:data:`ClientMessage`):
+
+- ``{"type": "browser_signal", "kind": "tab_switch"|"fullscreen_exit"|"copy_paste"|"devtools",
+  "phase": "start"|"end"|"instant", "details": {...}}``: a tab/window switch or leaving full screen opens with
+  ``start`` and closes with ``end`` (one event with its duration); copy/cut/paste and devtools-like signals are
+  ``instant``.
+- ``{"type": "identity_check"}``: check the live face against the enrolment now (answer: ``identity_result``).
+- ``{"type": "room_scan", "phase": "start"|"end"}``: the student started / finished the 360° turn.
+- ``{"type": "exam_state", "state": "started"|"submitted"}``: what the exam page did.
+- ``{"type": "step", "step": "identity"|"room_scan"|"exam"|...}``: the page moved to a step (entering the room
+  scan step makes the server send ``room_scan_request``).
+- ``{"type": "ping"}``.
+
+Server -> browser (:func:`warning`, :func:`room_scan_request`, :func:`exam_state`, ``identity_result``,
+``pong``): warnings carry a ``code`` the page translates (``warning.<kind>``) and an English ``text``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+BROWSER_KINDS = ("tab_switch", "fullscreen_exit", "copy_paste", "devtools")
+MAX_MESSAGE_BYTES = 4096
+
+
+class _Msg(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class BrowserSignal(_Msg):
+    type: Literal["browser_signal"]
+    kind: Literal["tab_switch", "fullscreen_exit", "copy_paste", "devtools"]
+    phase: Literal["start", "end", "instant"] = "instant"
+    details: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
+
+
+class IdentityCheckRequest(_Msg):
+    type: Literal["identity_check"]
+
+
+class RoomScanReport(_Msg):
+    type: Literal["room_scan"]
+    phase: Literal["start", "end"]
+
+
+class ExamStateReport(_Msg):
+    type: Literal["exam_state"]
+    state: Literal["started", "submitted"]
+
+
+class StepReport(_Msg):
+    type: Literal["step"]
+    step: Literal["consent", "device_check", "identity", "room_scan", "exam"]
+
+
+class Ping(_Msg):
+    type: Literal["ping"]
+
+
+ClientMessage = Annotated[
+    Union[BrowserSignal, IdentityCheckRequest, RoomScanReport, ExamStateReport, StepReport, Ping], Field(discriminator="type")
+]
+_client_adapter: TypeAdapter[Any] = TypeAdapter(ClientMessage)
+
+
+class ProtocolError(ValueError):
+    """A data channel message that is not valid JSON or not a known message."""
+
+
+def parse_client_message(raw: str | bytes) -> Any:
+    if isinstance(raw, bytes):
+        if len(raw) > MAX_MESSAGE_BYTES:
+            raise ProtocolError(f"message of {len(raw)} bytes (at most {MAX_MESSAGE_BYTES})")
+        try:
+            raw = raw.decode()
+        except UnicodeDecodeError as exc:
+            raise ProtocolError("message is not UTF-8") from exc
+    if len(raw) > MAX_MESSAGE_BYTES:
+        raise ProtocolError(f"message of {len(raw)} characters (at most {MAX_MESSAGE_BYTES})")
+    try:
+        return _client_adapter.validate_json(raw)
+    except ValidationError as exc:
+        raise ProtocolError(f"not a valid message: {exc.errors(include_url=False)[:1]}") from exc
+
+
+# ---- server -> browser ------------------------------------------------------------------------------------
+# What the student is told when an event opens (the page shows its own translation of warning.<kind>).
+WARNING_TEXT: dict[str, str] = {
+    "multiple_faces": "Only you may be in the frame.",
+    "face_missing": "Stay in front of the camera.",
+    "looking_away": "Please look at your screen.",
+    "speech": "Please keep quiet during the exam.",
+    "noise": "It is noisy around you.",
+    "camera_blocked": "Your camera seems covered or too dark.",
+    "identity_mismatch": "We could not confirm that you are the enrolled student.",
+    "tab_switch": "Stay on the exam page.",
+    "fullscreen_exit": "Please return to full screen.",
+    "devtools": "Close developer tools.",
+    "copy_paste": "Copying and pasting is recorded.",
+}
+
+
+def dumps(message: dict[str, Any]) -> str:
+    return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+
+
+def warning(kind: str, event_id: str) -> dict[str, Any]:
+    return {"type": "warning", "kind": kind, "code": f"warning.{kind}", "event_id": event_id,
+            "text": WARNING_TEXT.get(kind, kind)}
+
+
+def room_scan_request(duration_s: float) -> dict[str, Any]:
+    return {"type": "room_scan_request", "code": "room_scan.request", "turn_deg": 360, "duration_s": duration_s,
+            "text": "Slowly turn your camera all the way around the room (360 degrees)."}
+
+
+def exam_state(state: str, **extra: Any) -> dict[str, Any]:
+    return {"type": "exam_state", "state": state, **extra}

@@ -1,0 +1,91 @@
+"""HTTP endpoints of the live exam: WebRTC signalling, enrolment photos, live figures.
+
+``POST /api/live/sessions/{id}/offer``  body ``{"sdp": "...", "type": "offer"}`` -> the answer. The browser
+  waits for ICE gathering to complete before posting (no trickle). Posting again for the same session (after a
+  dropped connection) resumes it.
+``POST /api/live/sessions/{id}/enrolment``  one or more photos (multipart ``photos``) -> the student's
+  enrolment, made with ``proctor.identity.enrol``; 422 names the photo and the reason when it fails.
+``GET  /api/live/sessions/{id}/stats``  frames analysed / skipped, latencies, recording figures.
+``GET  /api/live/config``  what the page needs (analysis fps, room scan length, grace period).
+
+Errors use the API's format (``{"error": {"code", "message"}}``): 400 malformed SDP or an offer without
+video, 403 another student's session, 404 unknown session, 409 finished session, 413 body too large.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from server.api.deps import Caller
+from server.api.errors import ApiError
+from server.domain.enums import Role
+from server.live.hub import LiveError, LiveHub
+
+router = APIRouter(prefix="/api/live", tags=["live"])
+
+
+def _hub(request: Request) -> LiveHub:
+    hub = getattr(request.app.state, "live_hub", None)
+    if hub is None:
+        raise ApiError(503, "live_unavailable", "live exams are not enabled on this server")
+    return hub
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise ApiError(413, "body_too_large", f"the body is larger than {limit} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(413, "body_too_large", f"the body is larger than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _student_id(caller: Any) -> int:
+    if caller.is_api_key or caller.role is not Role.student or caller.user_id is None:
+        raise ApiError(403, "forbidden", "only the student taking the exam can connect its camera")
+    return caller.user_id
+
+
+@router.post("/sessions/{session_id}/offer")
+async def offer(session_id: str, request: Request, caller: Caller) -> dict[str, str]:
+    hub = _hub(request)
+    student = _student_id(caller)
+    raw = await _body(request, hub.settings.live_max_body_bytes)
+    try:
+        body = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ApiError(400, "malformed_body", f"the body is not JSON: {exc}") from exc
+    if not isinstance(body, dict) or not isinstance(body.get("sdp"), str):
+        raise ApiError(400, "malformed_body", 'expected {"sdp": "...", "type": "offer"}')
+    try:
+        return await hub.offer(session_id, student, body["sdp"], str(body.get("type", "offer")))
+    except LiveError as exc:
+        raise ApiError(exc.status, exc.code, exc.message) from exc
+
+
+@router.get("/sessions/{session_id}/stats")
+async def stats(session_id: str, request: Request, caller: Caller) -> dict[str, Any]:
+    hub = _hub(request)
+    state = await hub._db(hub.stores.sessions.get, session_id)
+    if state is None:
+        raise ApiError(404, "unknown_session", f"no proctoring session {session_id}")
+    own = caller.user_id is not None and caller.user_id == state.student_id
+    staff = caller.college_id == state.college_id and (caller.is_api_key or caller.role in (Role.proctor, Role.college_admin))
+    if not (own or staff):
+        raise ApiError(403, "forbidden", "not your session")
+    return {"session_id": session_id, "status": state.status, "live": session_id in hub.sessions,
+            **hub.stats(session_id)}
+
+
+@router.get("/config")
+async def config(request: Request) -> dict[str, Any]:
+    hub = _hub(request)
+    return {"analysis_fps": hub.engine_settings.analysis_fps, "room_scan_s": hub.settings.live_room_scan_s,
+            "grace_s": hub.settings.live_grace_s, "video": {"width": 640, "height": 480, "frame_rate": 15}}

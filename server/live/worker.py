@@ -1,0 +1,390 @@
+"""Analysis worker processes: encoded media in, events out, never behind.
+
+The server's event loop only receives RTP and hands each *encoded* frame (VP8/H264 video, Opus audio) to the
+session's worker process. A worker holds several sessions; for each one it
+
+1. decodes every video frame (decoders need every frame) but keeps only the newest decoded one,
+2. analyses that newest frame once it is due at ``analysis_fps`` (an older frame that was never analysed because
+   a newer one arrived is counted as ``skipped_behind``; frames between due times as ``skipped_rate``),
+3. decodes and analyses all audio (cheap), and raises external (browser/server) events so every event of a
+   session gets its id from one rule engine.
+
+It sends back each analysed frame's timing and the events (chain records + evidence JPEGs) at once; the server
+stores them. Messages are plain tuples (cheap to pickle):
+
+main -> worker: ``("open", sid, settings_dict, enrolment_dict|None, analyzer_factory)``,
+``("video", sid, mime, data, rtp_ts, t, arrival_mono)``, ``("audio", sid, mime, [(data, rtp_ts)], t)``,
+``("enrol", sid, enrolment_dict)``, ``("identity", sid, request_id)``,
+``("external", sid, request_id, kind, start, end, source, details)``, ``("finish", sid, t_end)``,
+``("close", sid)``, ``("stop",)``.
+
+worker -> main: ``("opened", sid, error|None)``, ``("frame", sid, stats_dict, [(record, images)])``,
+``("events", sid, request_id|None, [(record, images)])``, ``("identity", sid, request_id, result_dict)``,
+``("closed", sid, counters)``, ``("error", sid, text)``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import multiprocessing as mp
+import os
+import queue
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+MAX_DRAIN = 500  # messages taken from the queue before analysing again
+
+
+def load_factory(path: str) -> Callable[..., Any]:
+    """``"package.module:function"`` -> the function (the analyser factory runs inside the worker)."""
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def default_analyzer(settings: dict[str, Any], enrolment: dict[str, Any] | None) -> Any:
+    from proctor.pipeline import SessionAnalyzer
+    from proctor.settings import EngineSettings
+
+    return SessionAnalyzer(EngineSettings.model_validate(settings), enrolment=_enrolment(enrolment))
+
+
+def _enrolment(data: dict[str, Any] | None) -> Any:
+    if data is None:
+        return None
+    from proctor.identity import Enrolment
+
+    return Enrolment.from_dict(data)
+
+
+def set_enrolment(analyzer: Any, data: dict[str, Any] | None) -> None:
+    """Give a running analyser the student's enrolment (made after the stream started)."""
+    analyzer.enrolment = _enrolment(data)
+    if analyzer.enrolment is not None and getattr(analyzer, "encoder", None) is None:
+        from proctor.identity import FaceEncoder
+
+        analyzer.encoder = FaceEncoder()
+
+
+def _records(events: list[Any]) -> list[tuple[dict[str, Any], dict[str, bytes]]]:
+    return [(ev.to_record(), dict(ev.evidence_images)) for ev in events]
+
+
+@dataclass
+class _Pending:
+    frame: Any  # av.VideoFrame
+    t: float
+    arrival: float
+    decoded: float
+
+
+@dataclass
+class _Session:
+    sid: str
+    analyzer: Any
+    step: float
+    video_decoder: Any = None
+    video_mime: str = ""
+    audio_decoder: Any = None
+    resampler: Any = None
+    pending: _Pending | None = None
+    latest: _Pending | None = None
+    next_due: float = -1e9
+    identity_requests: list[str] = field(default_factory=list)
+    counters: dict[str, int] = field(default_factory=lambda: {
+        "video_received": 0, "decoded": 0, "analysed": 0, "skipped_rate": 0, "skipped_behind": 0,
+        "decode_errors": 0, "audio_packets": 0, "identity_checks": 0})
+    analyse_ms: float = 0.0
+
+
+def _decoder(mime: str) -> Any:
+    from aiortc.codecs import get_decoder
+    from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+
+    clock = 48000 if mime.lower().startswith("audio/") else 90000
+    return get_decoder(RTCRtpCodecParameters(mimeType=mime, clockRate=clock, payloadType=96,
+                                            channels=2 if clock == 48000 else None))
+
+
+class Worker:
+    """The loop of one worker process (also usable in-process for tests)."""
+
+    def __init__(self, inq: Any, outq: Any, index: int = 0):
+        self.inq, self.outq, self.index = inq, outq, index
+        self.sessions: dict[str, _Session] = {}
+        self.running = True
+
+    # -------------------------------------------------------------------------------------------------
+    def run(self) -> None:
+        while self.running:
+            busy = any(s.pending is not None or s.identity_requests for s in self.sessions.values())
+            try:
+                msg = self.inq.get_nowait() if busy else self.inq.get(timeout=0.5)
+            except queue.Empty:
+                msg = None
+            n = 0
+            while msg is not None:
+                self._handle(msg)
+                n += 1
+                if not self.running or n >= MAX_DRAIN:
+                    break
+                try:
+                    msg = self.inq.get_nowait()
+                except queue.Empty:
+                    msg = None
+            self._analyse_one()
+
+    def _handle(self, msg: tuple) -> None:
+        kind, sid = msg[0], msg[1] if len(msg) > 1 else None
+        try:
+            getattr(self, f"_on_{kind}")(*msg[1:])
+        except Exception as exc:  # noqa: BLE001 - one bad session must not stop the others
+            log.exception("worker %d: %s for session %s failed", self.index, kind, sid)
+            self.outq.put(("error", sid, f"{kind}: {exc}"))
+
+    def _on_stop(self) -> None:
+        for s in list(self.sessions.values()):
+            self._on_close(s.sid)
+        self.running = False
+
+    def _on_open(self, sid: str, settings: dict[str, Any], enrolment: dict[str, Any] | None, factory: str) -> None:
+        if sid in self.sessions:  # a reconnection on the same node: the analysis goes on
+            self.outq.put(("opened", sid, None))
+            return
+        try:
+            analyzer = load_factory(factory)(settings, enrolment)
+        except Exception as exc:  # noqa: BLE001
+            log.exception("worker %d: cannot start the analysis of %s", self.index, sid)
+            self.outq.put(("opened", sid, f"{type(exc).__name__}: {exc}"))
+            return
+        fps = float(settings.get("analysis_fps", 5.0)) or 5.0
+        self.sessions[sid] = _Session(sid, analyzer, 1.0 / fps)
+        self.outq.put(("opened", sid, None))
+
+    def _on_close(self, sid: str) -> None:
+        s = self.sessions.pop(sid, None)
+        if s is None:
+            return
+        try:
+            s.analyzer.close()
+        finally:
+            self.outq.put(("closed", sid, dict(s.counters)))
+
+    def _on_enrol(self, sid: str, enrolment: dict[str, Any] | None) -> None:
+        set_enrolment(self.sessions[sid].analyzer, enrolment)
+
+    def _on_video(self, sid: str, mime: str, data: bytes, rtp_ts: int, t: float, arrival: float) -> None:
+        s = self.sessions.get(sid)
+        if s is None:
+            return
+        s.counters["video_received"] += 1
+        if s.video_decoder is None or mime != s.video_mime:
+            s.video_decoder, s.video_mime = _decoder(mime), mime
+        from aiortc.jitterbuffer import JitterFrame
+
+        try:
+            frames = s.video_decoder.decode(JitterFrame(data, rtp_ts))
+        except Exception:  # noqa: BLE001 - a corrupt frame: wait for the next keyframe
+            s.counters["decode_errors"] += 1
+            self.outq.put(("decode_error", sid))
+            return
+        for frame in frames:
+            s.counters["decoded"] += 1
+            item = _Pending(frame, t, arrival, time.monotonic())
+            s.latest = item
+            if t + 1e-6 < s.next_due:
+                s.counters["skipped_rate"] += 1
+                continue
+            if s.pending is not None:
+                s.counters["skipped_behind"] += 1
+            s.pending = item
+            s.next_due = max(s.next_due + s.step, t + s.step / 2)
+
+    def _on_audio(self, sid: str, mime: str, packets: list[tuple[bytes, int]], t: float) -> None:
+        s = self.sessions.get(sid)
+        if s is None:
+            return
+        import av
+        from aiortc.jitterbuffer import JitterFrame
+
+        if s.audio_decoder is None:
+            s.audio_decoder = _decoder(mime)
+            s.resampler = av.AudioResampler(format="s16", layout="mono", rate=16000)
+        chunks = []
+        for data, ts in packets:
+            s.counters["audio_packets"] += 1
+            try:
+                frames = s.audio_decoder.decode(JitterFrame(data, ts))
+            except Exception:  # noqa: BLE001
+                s.counters["decode_errors"] += 1
+                continue
+            for frame in frames:
+                for out in s.resampler.resample(frame):
+                    chunks.append(out.to_ndarray().reshape(-1))
+        if chunks:
+            pcm = np.concatenate(chunks).astype(np.int16, copy=False)
+            events = s.analyzer.process_audio(pcm, t)
+            if events:
+                self.outq.put(("events", sid, None, _records(events)))
+
+    def _on_identity(self, sid: str, request_id: str) -> None:
+        self.sessions[sid].identity_requests.append(request_id)
+
+    def _on_external(self, sid: str, request_id: str, kind: str, start: float, end: float | None, source: str,
+                     details: dict[str, Any] | None) -> None:
+        s = self.sessions[sid]
+        ev = s.analyzer.external_event(kind, start, end, source, details)
+        self.outq.put(("events", sid, request_id, _records([ev])))
+
+    def _on_finish(self, sid: str, t_end: float) -> None:
+        s = self.sessions.get(sid)
+        if s is None:
+            return
+        events = s.analyzer.finish(t_end)
+        self.outq.put(("events", sid, "finish", _records(events)))
+
+    # -------------------------------------------------------------------------------------------------
+    def _analyse_one(self) -> None:
+        """Analyse the newest due frame of the session that has waited longest."""
+        waiting = [s for s in self.sessions.values() if s.pending is not None or (s.identity_requests and s.latest)]
+        if not waiting:
+            return
+        s = min(waiting, key=lambda x: (x.pending or x.latest).arrival)
+        if s.identity_requests and s.latest is not None:
+            self._identity(s)
+            return
+        item, s.pending = s.pending, None
+        start = time.monotonic()
+        try:
+            rgb = item.frame.to_ndarray(format="rgb24")
+            result = s.analyzer.process_frame(rgb, item.t)
+        except Exception as exc:  # noqa: BLE001
+            log.exception("worker %d: analysis of a frame of %s failed", self.index, s.sid)
+            self.outq.put(("error", s.sid, f"analysis: {exc}"))
+            return
+        done = time.monotonic()
+        s.counters["analysed"] += 1
+        faces = getattr(result.signals, "faces", None)
+        stats = {"t": item.t, "arrival": item.arrival, "decoded": item.decoded, "start": start, "done": done,
+                 "faces": None if faces is None else len(faces), "counters": dict(s.counters)}
+        self.outq.put(("frame", s.sid, stats, _records(result.events)))
+
+    def _identity(self, s: _Session) -> None:
+        requests, s.identity_requests = s.identity_requests, []
+        try:
+            result = identity_check(s.analyzer, s.latest.frame.to_ndarray(format="rgb24"), s.latest.t)
+        except Exception as exc:  # noqa: BLE001
+            log.exception("worker %d: identity check of %s failed", self.index, s.sid)
+            result = {"ok": False, "reason": "error", "detail": str(exc)}
+        s.counters["identity_checks"] += 1
+        for rid in requests:
+            self.outq.put(("identity", s.sid, rid, result))
+
+
+def identity_check(analyzer: Any, rgb: np.ndarray, t: float) -> dict[str, Any]:
+    """The identity step's check of the live face: no face / several faces / too dark / match / mismatch."""
+    sig = analyzer.analyze_frame(rgb, t)
+    camera = getattr(sig, "camera", None)
+    dark = analyzer.settings.camera_blocked.dark_mean
+    faces = list(sig.faces)
+    out: dict[str, Any] = {"faces": len(faces), "brightness": None if camera is None else round(camera.brightness, 1)}
+    if camera is not None and camera.brightness < dark:
+        return {**out, "ok": False, "reason": "too_dark"}
+    if not faces:
+        return {**out, "ok": False, "reason": "no_face"}
+    if len(faces) > 1:
+        return {**out, "ok": False, "reason": "multiple_faces"}
+    if analyzer.enrolment is None:
+        return {**out, "ok": False, "reason": "not_enrolled"}
+    from proctor.identity import best_match
+
+    _, check = best_match(analyzer.enrolment, rgb, [faces[0].box], settings=analyzer.settings,
+                          encoder=analyzer.encoder)
+    if check is None:
+        return {**out, "ok": False, "reason": "no_face"}
+    return {**out, "ok": bool(check.match), "reason": "match" if check.match else "mismatch",
+            "distance": round(float(check.distance), 4), "threshold": float(check.threshold)}
+
+
+def worker_main(inq: Any, outq: Any, index: int) -> None:
+    logging.basicConfig(level=os.environ.get("PROCTOR_WORKER_LOG", "WARNING"))
+    try:
+        Worker(inq, outq, index).run()
+    except BaseException:  # noqa: BLE001
+        outq.put(("error", None, f"worker {index} died: {traceback.format_exc()}"))
+        raise
+
+
+# ---------------------------------------------------------------------------------------------------------
+class AnalysisPool:
+    """The worker processes of one server, and the thread that brings their messages to the event loop."""
+
+    def __init__(self, workers: int, on_message: Callable[[tuple], None],
+                 loop: Any = None, factory: str = "server.live.worker:default_analyzer"):
+        import asyncio
+
+        self.factory = factory
+        self.loop = loop or asyncio.get_running_loop()
+        self.on_message = on_message
+        ctx = mp.get_context("spawn")
+        self.outq = ctx.Queue()
+        self.inqs = [ctx.Queue() for _ in range(max(1, workers))]
+        self.procs = [ctx.Process(target=worker_main, args=(q, self.outq, i), name=f"proctor-analysis-{i}",
+                                  daemon=True) for i, q in enumerate(self.inqs)]
+        for p in self.procs:
+            p.start()
+        self.assigned: dict[str, int] = {}
+        self._reader = threading.Thread(target=self._read, name="analysis-results", daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        while True:
+            try:
+                msg = self.outq.get()
+            except (EOFError, OSError):
+                return
+            if msg is None:
+                return
+            try:
+                self.loop.call_soon_threadsafe(self.on_message, msg)
+            except RuntimeError:  # loop closed
+                return
+
+    def worker_of(self, sid: str) -> int:
+        if sid not in self.assigned:
+            load = [0] * len(self.inqs)
+            for w in self.assigned.values():
+                load[w] += 1
+            self.assigned[sid] = load.index(min(load))
+        return self.assigned[sid]
+
+    def send(self, sid: str, msg: tuple) -> None:
+        self.inqs[self.worker_of(sid)].put(msg)
+
+    def open(self, sid: str, settings: dict[str, Any], enrolment: dict[str, Any] | None) -> None:
+        self.send(sid, ("open", sid, settings, enrolment, self.factory))
+
+    def close_session(self, sid: str) -> None:
+        if sid in self.assigned:
+            self.send(sid, ("close", sid))
+            del self.assigned[sid]
+
+    def pids(self) -> list[int]:
+        return [p.pid for p in self.procs if p.pid]
+
+    def shutdown(self, timeout: float = 5.0) -> None:
+        for q in self.inqs:
+            q.put(("stop",))
+        for p in self.procs:
+            p.join(timeout)
+            if p.is_alive():
+                p.terminate()
+        self.outq.put(None)
+        self._reader.join(1.0)

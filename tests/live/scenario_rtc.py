@@ -1,0 +1,136 @@
+"""Run inside a loopback-only network namespace: the live server (uvicorn, real analysis workers) and real aiortc
+clients. Writes what it saw to a JSON file; tests/live/test_live_rtc.py checks it and the stored data.
+
+    python tests/live/scenario_rtc.py OUT_DIR VIDEO AUDIO
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from tests.live.netns import enter_loopback_netns  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def bad_inputs(base: str, world, clip) -> dict[str, int]:
+    import httpx
+    from aiortc import RTCConfiguration, RTCPeerConnection
+
+    from tests.live.rtc_client import PacketTrack, VIDEO_TB, AUDIO_TB
+
+    alice = {"Authorization": f"Bearer {world.tokens['alice']}"}
+    sid = world.sessions["alice"]
+    # an audio-only offer (a real one, from aiortc)
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    pc.addTransceiver(PacketTrack("audio", clip.audio, 0.02, AUDIO_TB), direction="sendonly")
+    await pc.setLocalDescription(await pc.createOffer())
+    audio_only = pc.localDescription.sdp
+    await pc.close()
+    out = {}
+    async with httpx.AsyncClient(base_url=base, timeout=20) as http:
+        url = f"/api/live/sessions/{sid}/offer"
+        out["malformed_sdp"] = (await http.post(url, headers=alice, json={"sdp": "v=0\r\nthis is not sdp", "type": "offer"})).status_code
+        out["not_sdp"] = (await http.post(url, headers=alice, json={"sdp": "hello", "type": "offer"})).status_code
+        out["answer_type"] = (await http.post(url, headers=alice, json={"sdp": audio_only, "type": "answer"})).status_code
+        out["no_video"] = (await http.post(url, headers=alice, json={"sdp": audio_only, "type": "offer"})).status_code
+        out["not_json"] = (await http.post(url, headers=alice, content=b"{not json")).status_code
+        out["oversized"] = (await http.post(url, headers=alice, content=b"x" * 200_000)).status_code
+        out["unknown_session"] = (await http.post("/api/live/sessions/nope/offer", headers=alice,
+                                                  json={"sdp": audio_only, "type": "offer"})).status_code
+        out["not_yours"] = (await http.post(f"/api/live/sessions/{world.sessions['bob']}/offer", headers=alice,
+                                            json={"sdp": audio_only, "type": "offer"})).status_code
+        out["no_auth"] = (await http.post(url, json={"sdp": audio_only, "type": "offer"})).status_code
+    return out
+
+
+async def main(out_dir: Path, video: Path, audio: Path) -> None:
+    import uvicorn
+
+    from server.live.app import live_lifespan
+    from tests.live.rtc_client import LiveClient, encode_clip
+    from tests.live.world import live_app, make_world
+
+    world = make_world(out_dir, live_ice_loopback=True, live_media_timeout_s=1.5, live_grace_s=30.0,
+                       live_segment_s=3.0, live_workers=1)
+    app = live_app(world)
+    app.router.lifespan_context = live_lifespan
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, loop="asyncio", lifespan="on",
+                                           log_level="warning"))
+    serve = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.05)
+    base = f"http://127.0.0.1:{port}"
+    result: dict = {"session_id": world.sessions["alice"], "db": str(world.settings.resolved_database_url()),
+                    "recordings": str(world.settings.recordings_dir)}
+    try:
+        clip = encode_clip(video, audio, seconds=8.0)
+        result["bad_inputs"] = await bad_inputs(base, world, clip)
+        client = LiveClient(base, world.tokens["alice"], world.sessions["alice"], clip)
+        t0 = time.monotonic()
+        await client.connect()
+        result["connect_s"] = time.monotonic() - t0
+        await client.wait_for(lambda m: m.get("type") == "exam_state" and m.get("state") == "proctoring")
+        client.send({"type": "step", "step": "room_scan"})
+        scan = await client.wait_for(lambda m: m.get("type") == "room_scan_request")
+        result["room_scan_request"] = scan
+        client.send({"type": "room_scan", "phase": "start"})
+        await asyncio.sleep(1.0)
+        client.send({"type": "room_scan", "phase": "end"})
+        client.send({"type": "exam_state", "state": "started"})
+        client.send({"type": "browser_signal", "kind": "tab_switch", "phase": "start", "details": {"via": "visibilitychange"}})
+        await asyncio.sleep(1.2)
+        client.send({"type": "browser_signal", "kind": "tab_switch", "phase": "end"})
+        client.send({"type": "browser_signal", "kind": "copy_paste", "phase": "instant", "details": {"action": "paste"}})
+        client.send({"type": "browser_signal", "kind": "devtools", "phase": "instant", "details": {"heuristic": "size"}})
+        client.channel.send("{not json")
+        await client.wait_for(lambda m: m.get("type") == "error" and m.get("code") == "bad_message")
+        await asyncio.sleep(5.0)
+        result["stats_before_drop"] = await client.stats()
+        await client.drop()
+        result["dropped_at"] = time.monotonic()
+        await asyncio.sleep(3.0)  # longer than the media timeout: the server notices the loss
+        result["stats_during_drop"] = await client.stats()
+        client.messages.clear()
+        await client.connect()
+        await client.wait_for(lambda m: m.get("type") == "exam_state" and m.get("state") == "proctoring")
+        resumed = await client.wait_for(lambda m: m.get("type") == "exam_state" and m.get("state") == "resumed")
+        result["resumed"] = resumed
+        await asyncio.sleep(5.0)
+        result["stats_before_submit"] = await client.stats()
+        client.send({"type": "exam_state", "state": "submitted"})
+        result["finished"] = await client.wait_for(
+            lambda m: m.get("type") == "exam_state" and m.get("state") == "finished", timeout=40)
+        await asyncio.sleep(1.0)
+        result["messages"] = [m for m in client.messages if m.get("type") != "pong"]
+        await client.drop()
+        # a finished session cannot be joined again
+        late = LiveClient(base, world.tokens["alice"], world.sessions["alice"], clip)
+        try:
+            await late.connect(timeout=5)
+            result["after_finish"] = "connected"
+        except RuntimeError as exc:
+            result["after_finish"] = str(exc)[:200]
+        await late.drop()
+    finally:
+        server.should_exit = True
+        await serve
+        (out_dir / "result.json").write_text(json.dumps(result, indent=1, default=str))
+
+
+if __name__ == "__main__":
+    enter_loopback_netns()
+    asyncio.run(main(Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])))

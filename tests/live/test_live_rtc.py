@@ -1,0 +1,115 @@
+"""The live server with real aiortc clients, in a loopback-only network namespace (see scenario_rtc.py):
+bad input, analysis with the real engine, browser signals, a dropped and restored connection, recording."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import av
+import pytest
+
+from proctor.events import fold_events
+from server.db.engine import make_engine, make_sessionmaker
+from server.settings import ServerSettings
+from server.storage import build_stores
+
+HERE = Path(__file__).resolve().parent
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory, data_dir):
+    out = tmp_path_factory.mktemp("live_rtc")
+    proc = subprocess.run(
+        [sys.executable, str(HERE / "scenario_rtc.py"), str(out), str(data_dir / "video/two_people_dinner_640x480.mjpeg"),
+         str(data_dir / "audio/speech_clean_arctic_aew_a0001.wav")],
+        capture_output=True, text=True, timeout=300)
+    result_file = out / "result.json"
+    if proc.returncode != 0 or not result_file.is_file():
+        pytest.fail(f"the live scenario failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}")
+    result = json.loads(result_file.read_text())
+    settings = ServerSettings(data_dir=out)
+    stores = build_stores(settings, make_sessionmaker(make_engine(settings.resolved_database_url())))
+    return result, stores
+
+
+def test_bad_input_gets_clear_4xx(run):
+    result, _ = run
+    assert result["bad_inputs"] == {
+        "malformed_sdp": 400, "not_sdp": 400, "answer_type": 400, "no_video": 400, "not_json": 400,
+        "oversized": 413, "unknown_session": 404, "not_yours": 403, "no_auth": 401,
+    }
+    assert "409" in result["after_finish"]  # a finished session cannot be joined again
+
+
+def test_events_are_chained_and_hold_what_happened(run):
+    result, stores = run
+    sid = result["session_id"]
+    assert stores.events.verify(sid).ok
+    entries = stores.events.list(sid)
+    events = fold_events(e["record"] for e in entries)
+    kinds = [e["kind"] for e in events]
+    assert "multiple_faces" in kinds  # the clip has two people at the table
+    tab = [e for e in events if e["kind"] == "tab_switch"]
+    assert len(tab) == 1 and tab[0]["duration"] >= 1.0 and tab[0]["source"] == "browser"
+    assert "copy_paste" in kinds
+    assert "devtools" in kinds
+    lost = [e for e in events if e["kind"] == "stream_lost"]
+    assert len(lost) == 1, lost  # one drop, one gap
+    assert lost[0]["status"] == "closed" and lost[0]["duration"] >= 1.5
+    records = [e["record"] for e in entries]
+    types = [r["type"] for r in records]
+    for needed in ("step", "room_scan", "exam_state", "recording_segment", "analysis_stats"):
+        assert needed in types
+    assert all(e["status"] == "closed" for e in events)  # the end of the exam closes every event
+
+
+def test_analysis_counts_frames_and_keeps_up(run):
+    result, stores = run
+    sid = result["session_id"]
+    stats = [e["record"] for e in stores.events.list(sid) if e["record"]["type"] == "analysis_stats"][-1]
+    c = stats["counters"]
+    assert c["analysed"] >= 20
+    assert c["decoded"] == c["video_received"]
+    # every decoded frame is either analysed or counted as skipped (at most the newest one still waits)
+    assert c["decoded"] - (c["analysed"] + c["skipped_rate"] + c["skipped_behind"]) in (0, 1)
+    assert stats["frame_latency_p95_s"] is not None
+
+
+def test_reconnection_resumes_the_session(run):
+    result, stores = run
+    assert result["stats_during_drop"]["status"] == "stream_lost"
+    assert result["resumed"]["gap_s"] >= 1.5
+    assert result["stats_before_submit"]["connections"] == 2
+    assert result["stats_before_submit"]["counters"]["analysed"] > result["stats_before_drop"]["counters"]["analysed"]
+    assert stores.sessions.get(result["session_id"]).status == "ended"
+
+
+def test_live_messages_reach_the_student(run):
+    result, _ = run
+    seen = {(m["type"], m.get("kind") or m.get("state")) for m in result["messages"]}
+    assert ("warning", "multiple_faces") in seen
+    assert ("exam_state", "finished") in seen
+    assert result["room_scan_request"]["turn_deg"] == 360
+
+
+def test_recording_segments_verify_and_decode(run):
+    result, stores = run
+    sid = result["session_id"]
+    check = stores.recordings.verify_manifest(sid)
+    assert check.ok, check.problems
+    segments = [s for s in stores.recordings.list(sid) if s.kind == "video"]
+    assert len(segments) >= 3  # 3-second segments over ~15 s, cut at the drop too
+    chained = {r["record"]["index"]: r["record"] for r in stores.events.list(sid)
+               if r["record"]["type"] == "recording_segment"}
+    for seg in segments:
+        assert chained[seg.index]["sha256"] == seg.sha256
+        data = stores.recordings.get(sid, seg.index)
+        import io
+
+        with av.open(io.BytesIO(data)) as c:
+            assert c.streams.video[0].codec_context.name in ("vp8", "libvpx")
+            frames = sum(1 for _ in c.decode(video=0))
+        assert frames >= 1
