@@ -51,7 +51,6 @@ class SessionAnalyzer:
         settings: EngineSettings | None = None,
         enrolment: Any | None = None,
         neutral_pose: HeadPose | None = None,
-        use_pose_model: bool = True,
     ):
         from proctor.audio import AudioAnalyzer
         from proctor.vision.body import BodyAnalyzer
@@ -61,7 +60,7 @@ class SessionAnalyzer:
         self.settings = settings or EngineSettings()
         self.versions = model_versions()
         self.faces = FaceAnalyzer(self.settings, video=True)
-        self.body = BodyAnalyzer(self.settings, use_pose=use_pose_model)
+        self.body = BodyAnalyzer(self.settings, use_pose=self.settings.body_movement.use_pose_model)
         self.camera = CameraCheck()
         self.audio = AudioAnalyzer(self.settings)
         self.enrolment = enrolment
@@ -131,7 +130,6 @@ class SessionAnalyzer:
         """Feed audio samples (int16 mono at ``sample_rate``) and run the audio rules."""
         windows: list[AudioSignals] = self.audio.feed(pcm, t0) if sample_rate == 16000 else \
             self.audio.feed_float(pcm.astype(np.float32) / 32768.0, sample_rate, t0)
-        self.audio_windows_last = windows
         return self.rules.push_audio(windows)
 
     def external_event(self, kind: str, start: float, end: float | None, source: str,
@@ -140,7 +138,9 @@ class SessionAnalyzer:
         return self.rules.external(kind, start, end, source, details)
 
     def finish(self, t_end: float) -> list[Event]:
-        return self.rules.finish(t_end)
+        """End of the session: flush the audio still in the analyser's window, close every open event."""
+        events = self.rules.push_audio(self.audio.flush())
+        return events + self.rules.finish(t_end)
 
     def close(self) -> None:
         for part in (self.faces, self.body):

@@ -51,13 +51,15 @@ class NoiseRule(BaseModel):
 
 
 class CameraBlockedRule(BaseModel):
-    dark_mean: float = 25.0  # mean luma (0-255) below this is a dark or covered camera
+    dark_mean: float = 10.0  # mean luma (0-255) below this is dark; the dimmest real clip frame is 12.0
     flat_std: float = 8.0  # luma standard deviation below this is a covered/blank camera
+    blur_sharpness: float = 15.0  # variance of the Laplacian below this is covered/smeared (real clips: >= 51)
     frozen_diff: float = 0.3  # mean absolute difference to the previous frame below this is frozen
     min_duration_s: float = 2.0
 
 
 class BodyMovementRule(BaseModel):
+    use_pose_model: bool = True  # BlazePose landmarks (~18 ms/frame); False: frame differencing only (~0.5 ms)
     motion_level: float = 0.25  # body motion score (0-1) above this is large movement
     min_duration_s: float = 2.0
 

@@ -15,10 +15,8 @@ from proctor.signals import CameraObservation
 from proctor.vision.camera import COVERED, DARK, FROZEN, CameraCheck, classify, measure, small_grey
 
 # Thresholds calibrated on every frame (5 fps) of every clip in video/: the darkest real frame has mean luma
-# 12.0 (a dim stage, letterboxed), so dark_mean must stay below it (the settings' default 25 flags that clip).
-CALIBRATED = EngineSettings().with_overrides(
-    {"camera_blocked": {"dark_mean": 10.0, "flat_std": 8.0, "frozen_diff": 0.3}}
-)
+# 12.0 (a dim stage, letterboxed), so dark_mean must stay below it.
+CALIBRATED = EngineSettings()
 FPS = 5.0
 
 

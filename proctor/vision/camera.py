@@ -25,11 +25,10 @@ from proctor.settings import CameraBlockedRule, EngineSettings
 from proctor.signals import CameraObservation
 
 ANALYSIS_WIDTH = 320  # frames are scaled down to this width before they are measured
-# Variance of the Laplacian below this is a lens blurred beyond use (paper or tape over it, smeared, far out of
-# focus). Measured at ANALYSIS_WIDTH over every frame (5 fps) of ../shared/data/video: lowest 51; the same
-# frames after a Gaussian blur of sigma 5 px (640 px wide): 1.9..5.4 (8-bit rounding keeps even a flat picture
-# near 1). Used until the settings carry ``camera_blocked.blur_sharpness``.
-BLUR_SHARPNESS = 15.0
+# settings.camera_blocked.blur_sharpness (15): variance of the Laplacian below it is a lens blurred beyond use
+# (paper or tape over it, smeared, far out of focus). Measured at ANALYSIS_WIDTH over every frame (5 fps) of
+# ../shared/data/video: lowest 51; the same frames after a Gaussian blur of sigma 5 px (640 px wide): 1.9..5.4
+# (8-bit rounding keeps even a flat picture near 1).
 
 DARK = "dark"
 COVERED = "covered"
@@ -103,7 +102,7 @@ def classify(obs: CameraObservation, settings: EngineSettings | CameraBlockedRul
         rule = settings.camera_blocked
     if obs.brightness < rule.dark_mean:
         return DARK
-    if obs.contrast < rule.flat_std or obs.sharpness < getattr(rule, "blur_sharpness", BLUR_SHARPNESS):
+    if obs.contrast < rule.flat_std or obs.sharpness < rule.blur_sharpness:
         return COVERED
     if 0.0 <= obs.change < rule.frozen_diff:
         return FROZEN
