@@ -52,7 +52,10 @@ def install_live(app: FastAPI, settings: ServerSettings, stores: Any, enrolment_
     from server.live.enrolment import load_enrolment, router as enrolment_router
     from server.live.routes import router
 
-    hub = _LazyHub(stores, settings, enrolment_loader=enrolment_loader or load_enrolment(app))
+    from server.live.attempts import AttemptHooks
+
+    hub = _LazyHub(stores, settings, enrolment_loader=enrolment_loader or load_enrolment(app),
+                   attempt_hooks=AttemptHooks(stores.sessions.session_factory))
     app.state.live_hub = hub
     app.include_router(router)
     app.include_router(enrolment_router)

@@ -104,12 +104,14 @@ class LiveSession:
 class LiveHub:
     def __init__(self, stores: Stores, settings: ServerSettings, blobs: BlobStore | None = None,
                  engine_settings: EngineSettings | None = None,
-                 enrolment_loader: Callable[[Any], dict[str, Any] | None] | None = None):
+                 enrolment_loader: Callable[[Any], dict[str, Any] | None] | None = None,
+                 attempt_hooks: Any = None):
         self.stores = stores
         self.settings = settings
         self.blobs = blobs if blobs is not None else getattr(stores.recordings, "blobs", None)
         self.engine_settings = engine_settings or EngineSettings()
         self.enrolment_loader = enrolment_loader
+        self.attempt_hooks = attempt_hooks
         self.node_id = settings.live_node_id or f"{socket.gethostname()}-{os.getpid()}"
         self.sessions: dict[str, LiveSession] = {}
         self.pool: AnalysisPool | None = None
@@ -452,12 +454,11 @@ class LiveHub:
             else:
                 self._external(s, msg.kind, t, t, "browser", dict(msg.details))
         elif msg.type == "identity_check":
-            rid = uuid.uuid4().hex[:12]
-            waiter = self._waiter(s, rid)
-            self.pool.send(s.sid, ("identity", s.sid, rid))
-            asyncio.ensure_future(self._identity_reply(s, rid, waiter, t))
+            asyncio.ensure_future(self._identity_step(s, t))
         elif msg.type == "room_scan":
             self._record(s, {"type": "room_scan", "phase": msg.phase, "t": round(t, 3)})
+            if msg.phase == "end":
+                asyncio.ensure_future(self._room_scanned(s))
         elif msg.type == "step":
             self._record(s, {"type": "step", "step": msg.step, "t": round(t, 3)})
             if msg.step == "room_scan":
@@ -474,15 +475,45 @@ class LiveHub:
         s.waiters[rid] = fut
         return fut
 
-    async def _identity_reply(self, s: LiveSession, rid: str, waiter: asyncio.Future, t: float) -> None:
-        try:
-            result = await asyncio.wait_for(waiter, 20.0)
-        except asyncio.TimeoutError:
-            result = {"ok": False, "reason": "no_video"}
-        finally:
-            s.waiters.pop(rid, None)
+    async def _identity_step(self, s: LiveSession, t: float) -> None:
+        """Check the live face against the enrolment on successive frames for up to ``live_identity_check_s``:
+        the first frame with exactly one face that matches passes; otherwise the last reason is reported."""
+        deadline = time.monotonic() + self.settings.live_identity_check_s
+        reasons: dict[str, int] = {}
+        while True:
+            rid = uuid.uuid4().hex[:12]
+            waiter = self._waiter(s, rid)
+            self.pool.send(s.sid, ("identity", s.sid, rid))
+            try:
+                result = dict(await asyncio.wait_for(waiter, 15.0))
+            except asyncio.TimeoutError:
+                result = {"ok": False, "reason": "no_video"}
+            finally:
+                s.waiters.pop(rid, None)
+            reasons[result["reason"]] = reasons.get(result["reason"], 0) + 1
+            if result["ok"] or result["reason"] in ("not_enrolled", "error") or time.monotonic() > deadline \
+                    or s.ending:
+                break
+            await asyncio.sleep(0.4)
+        result["tries"], result["reasons"] = sum(reasons.values()), reasons
+        if result["ok"] and self.attempt_hooks is not None:
+            try:
+                state = await self._db(self.stores.sessions.get, s.sid)
+                result["attempt_state"] = await self._db(self.attempt_hooks.identity_verified, s.sid,
+                                                         state.enrolment_id if state else None)
+            except Exception as exc:  # noqa: BLE001 - e.g. the attempt already started
+                log.warning("session %s: marking identity verified: %s", s.sid, exc)
         self._record(s, {"type": "identity_step", "t": round(t, 3), **result})
         self._send(s, {"type": "identity_result", **result})
+
+    async def _room_scanned(self, s: LiveSession) -> None:
+        attempt_state = None
+        if self.attempt_hooks is not None:
+            try:
+                attempt_state = await self._db(self.attempt_hooks.room_scanned, s.sid)
+            except Exception as exc:  # noqa: BLE001
+                log.warning("session %s: marking the room scanned: %s", s.sid, exc)
+        self._send(s, {"type": "room_scan_recorded", "attempt_state": attempt_state})
 
     # ---- worker results ----------------------------------------------------------------------------------
     def _on_worker(self, msg: tuple) -> None:

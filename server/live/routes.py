@@ -88,4 +88,4 @@ async def stats(session_id: str, request: Request, caller: Caller) -> dict[str, 
 async def config(request: Request) -> dict[str, Any]:
     hub = _hub(request)
     return {"analysis_fps": hub.engine_settings.analysis_fps, "room_scan_s": hub.settings.live_room_scan_s,
-            "grace_s": hub.settings.live_grace_s, "video": {"width": 640, "height": 480, "frame_rate": 15}}
+            "grace_s": hub.settings.live_grace_s, "retention_days": hub.settings.live_retention_days, "video": {"width": 640, "height": 480, "frame_rate": 15}}

@@ -1,0 +1,36 @@
+"""What the live checks tell the attempt: identity verified, room scanned (the backend's attempt services move
+the attempt to ``ready_to_start`` once both are done)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from server.db.engine import transaction
+from server.db.models import Attempt, ProctoringSession
+
+
+class AttemptHooks:
+    def __init__(self, session_factory: Any):
+        self.session_factory = session_factory
+
+    def _attempt(self, db: Any, session_id: str) -> Attempt:
+        ps = db.get(ProctoringSession, session_id)
+        return db.get(Attempt, ps.attempt_id)
+
+    def identity_verified(self, session_id: str, enrolment_id: int | None) -> str:
+        from server.api.services.attempts import mark_identity_verified
+
+        with transaction(self.session_factory, write_lock=True) as db:
+            attempt = self._attempt(db, session_id)
+            if attempt.identity_verified_at is None and attempt.state == "created":
+                mark_identity_verified(db, attempt, enrolment_id=enrolment_id, actor="system")
+            return attempt.state
+
+    def room_scanned(self, session_id: str) -> str:
+        from server.api.services.attempts import mark_room_scanned
+
+        with transaction(self.session_factory, write_lock=True) as db:
+            attempt = self._attempt(db, session_id)
+            if attempt.room_scanned_at is None and attempt.state == "created":
+                mark_room_scanned(db, attempt, actor="system")
+            return attempt.state
