@@ -14,6 +14,7 @@ from server.db.models.proctoring import (
 from server.db.models.footprint import Activity
 from server.db.models.survey import Survey, SurveyAnswer, SurveyParticipation, SurveyQuestion, SurveyResponse
 from server.db.models.webhook import WebhookDelivery, WebhookDeliveryAttempt, WebhookEndpoint
+from server.db import guards as _guards  # noqa: F401  (registers the append-only check)
 
 __all__ = [
     "Activity", "Allowance", "Answer", "ApiKey", "Attempt", "AttemptTransition", "AuthToken", "ClassMeeting",

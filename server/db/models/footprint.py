@@ -1,6 +1,6 @@
 """The digital footprint: an append-only activity log written by every part of the system.
 
-Rows are only ever inserted: the ORM refuses updates and deletes (see server.db.guards) and the migration
+Rows are only ever inserted: the ORM refuses updates and deletes (server.db.guards) and the migration
 adds database triggers that refuse them too.
 """
 

@@ -98,6 +98,7 @@ class Review(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     from_state: Mapped[str] = mapped_column(String(32))
     to_state: Mapped[str] = mapped_column(String(32))
+    is_override: Mapped[bool] = mapped_column(Boolean, default=False)
     overrides_review_id: Mapped[int | None] = mapped_column(ForeignKey("reviews.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.db.base import Base, UTCDateTime, one_of, utcnow
@@ -46,20 +47,20 @@ class SurveyQuestion(Base):
 
 
 class SurveyParticipation(Base):
-    """Who has answered (so nobody answers twice), kept apart from the answers so anonymity holds."""
+    """Who has answered (so nobody answers twice), kept apart from the answers so anonymity holds: no serial
+    id and no time here, random ids on responses and none on answers, so the order of answering does not
+    link a person to a response."""
 
     __tablename__ = "survey_participations"
-    __table_args__ = (UniqueConstraint("survey_id", "user_id"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"))
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
 
 
 class SurveyResponse(Base):
     __tablename__ = "survey_responses"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: uuid.uuid4().hex)
     survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"), index=True)
     respondent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))  # None: anonymous
     course_id: Mapped[int | None] = mapped_column(ForeignKey("courses.id", ondelete="SET NULL"))
@@ -71,9 +72,7 @@ class SurveyResponse(Base):
 
 class SurveyAnswer(Base):
     __tablename__ = "survey_answers"
-    __table_args__ = (UniqueConstraint("response_id", "question_id"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    response_id: Mapped[int] = mapped_column(ForeignKey("survey_responses.id", ondelete="CASCADE"))
-    question_id: Mapped[int] = mapped_column(ForeignKey("survey_questions.id", ondelete="CASCADE"))
+    response_id: Mapped[str] = mapped_column(ForeignKey("survey_responses.id", ondelete="CASCADE"), primary_key=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("survey_questions.id", ondelete="CASCADE"), primary_key=True)
     value: Mapped[Any] = mapped_column(JSON)

@@ -1,0 +1,84 @@
+"""The digital footprint through the API: raw log, xAPI 1.0.3 statements (per learner, course or time
+range; StatementResult shape with a ``more`` link) and summaries (attendance %, on-time %, progress)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query
+from pydantic import AwareDatetime
+from sqlalchemy import select
+
+from server.api.deps import DB, CollegeActor, Settings
+from server.api.errors import ApiError
+from server.api.services import access
+from server.api.services import footprint_query as fq
+from server.db.models import Activity, Enrolment, User
+from server.domain.enums import Role
+
+router = APIRouter(prefix="/api/v1/footprint", tags=["college: digital footprint"])
+
+
+def xapi_page(db: DB, college_id: int, base_url: str, path: str, learner_id: int | None, course_id: int | None,
+              since: AwareDatetime | None, until: AwareDatetime | None, limit: int, after: int) -> dict[str, Any]:
+    stmts, last = fq.statements(db, college_id, base_url, learner_id=learner_id, course_id=course_id, since=since,
+                                until=until, limit=limit, after_id=after)
+    more = ""
+    if last is not None:
+        params = {k: v for k, v in {"learner_id": learner_id, "course_id": course_id,
+                                    "since": since.isoformat() if since else None,
+                                    "until": until.isoformat() if until else None, "limit": limit,
+                                    "after": last}.items() if v is not None}
+        more = f"{path}?{urlencode(params)}"
+    return {"statements": stmts, "more": more}
+
+
+@router.get("/xapi", summary="xAPI statements of the college's footprint (filter by learner, course, time)")
+def export_xapi(db: DB, caller: CollegeActor, settings: Settings, learner_id: int | None = None,
+                course_id: int | None = None, since: AwareDatetime | None = None, until: AwareDatetime | None = None,
+                limit: int = Query(500, ge=1, le=5000), after: int = Query(0, ge=0)) -> dict[str, Any]:
+    if learner_id is not None:
+        access.college_user(db, caller, learner_id)
+    if course_id is not None:
+        access.college_course(db, caller, course_id)
+    return xapi_page(db, caller.college_id, settings.resolved_public_url(), "/api/v1/footprint/xapi", learner_id,
+                     course_id, since, until, limit, after)
+
+
+@router.get("/summary", summary="Footprint summary of one learner or of every learner of a course")
+def summary(db: DB, caller: CollegeActor, learner_id: int | None = None,
+            course_id: int | None = None) -> list[dict[str, Any]]:
+    if learner_id is None and course_id is None:
+        raise ApiError(422, "validation_error", "give learner_id or course_id",
+                       [{"field": "query.learner_id", "message": "learner_id or course_id is required"}])
+    if learner_id is not None:
+        student = access.college_user(db, caller, learner_id, Role.student)
+        courses = None
+        if course_id is not None:
+            access.college_course(db, caller, course_id)
+            courses = [course_id]
+        return [fq.learner_summary(db, student, courses)]
+    course = access.college_course(db, caller, course_id)
+    students = db.execute(select(User).join(Enrolment, Enrolment.student_id == User.id)
+                          .where(Enrolment.course_id == course.id).order_by(User.id)).scalars()
+    return [fq.learner_summary(db, s, [course.id]) for s in students]
+
+
+@router.get("/activities", summary="The raw activity log (who, what, which object, when, result, from where)")
+def activities(db: DB, caller: CollegeActor, learner_id: int | None = None, course_id: int | None = None,
+               since: AwareDatetime | None = None, until: AwareDatetime | None = None,
+               limit: int = Query(500, ge=1, le=5000), after: int = Query(0, ge=0)) -> list[dict[str, Any]]:
+    q = select(Activity).where(Activity.college_id == caller.college_id, Activity.id > after)
+    if learner_id is not None:
+        q = q.where(Activity.actor_id == learner_id)
+    if course_id is not None:
+        q = q.where(Activity.course_id == course_id)
+    if since is not None:
+        q = q.where(Activity.at >= since)
+    if until is not None:
+        q = q.where(Activity.at < until)
+    return [{"id": a.id, "statement_id": a.statement_id, "actor_id": a.actor_id, "verb": a.verb,
+             "object_type": a.object_type, "object_id": a.object_id, "object_name": a.object_name,
+             "course_id": a.course_id, "at": a.at.isoformat(), "result": a.result, "ip": a.ip,
+             "user_agent": a.user_agent} for a in db.execute(q.order_by(Activity.id).limit(limit)).scalars()]

@@ -1,0 +1,118 @@
+"""The learner's side of courses, each action written to the digital footprint: join and leave a
+synchronous class, open a material, hand in a task (on time or late); my footprint and its xAPI export."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from fastapi import APIRouter, Query
+from pydantic import AwareDatetime, BaseModel, Field
+from sqlalchemy import select
+
+from server.api.deps import DB, From, Person, Settings, Student
+from server.api.errors import conflict
+from server.api.footprint import xapi_page
+from server.api.services import access, footprint
+from server.api.services import footprint_query as fq
+from server.db.base import utcnow
+from server.db.models import Activity, ClassMeeting, Course, Material, Task, TaskSubmission, User
+from server.domain.enums import Verb
+
+router = APIRouter(prefix="/api/learning", tags=["learning"])
+
+JOIN_EARLY = timedelta(minutes=15)
+
+
+class SubmissionIn(BaseModel):
+    content: str = Field(min_length=1, max_length=200_000)
+
+
+@router.get("/courses", summary="My courses with their classes, materials and tasks")
+def my_courses(db: DB, me: Student) -> list[dict[str, Any]]:
+    out = []
+    for cid in fq.learner_courses(db, me.user_id):
+        c = db.get(Course, cid)
+        subs = {s.task_id: s for s in db.execute(select(TaskSubmission).where(
+            TaskSubmission.student_id == me.user_id)).scalars()}
+        out.append({
+            "id": c.id, "code": c.code, "title": c.title,
+            "classes": [{"id": m.id, "title": m.title, "starts_at": m.starts_at.isoformat(),
+                         "ends_at": m.ends_at.isoformat()} for m in db.execute(
+                select(ClassMeeting).where(ClassMeeting.course_id == c.id).order_by(ClassMeeting.starts_at)).scalars()],
+            "materials": [{"id": m.id, "title": m.title, "url": m.url} for m in db.execute(
+                select(Material).where(Material.course_id == c.id).order_by(Material.id)).scalars()],
+            "tasks": [{"id": t.id, "title": t.title, "due_at": t.due_at.isoformat(), "max_points": t.max_points,
+                       "submitted_at": subs[t.id].submitted_at.isoformat() if t.id in subs else None,
+                       "on_time": subs[t.id].on_time if t.id in subs else None,
+                       "points": subs[t.id].points if t.id in subs else None}
+                      for t in db.execute(select(Task).where(Task.course_id == c.id).order_by(Task.due_at)).scalars()],
+        })
+    return out
+
+
+@router.post("/classes/{class_id}/join", summary="Join a synchronous class (attendance)")
+def join_class(class_id: int, db: DB, me: Student, origin: From) -> dict[str, Any]:
+    m = access.enrolled_item(db, me, ClassMeeting, class_id, "class")
+    now = utcnow()
+    if not (m.starts_at - JOIN_EARLY <= now <= m.ends_at):
+        raise conflict("the class is not running now", {"starts_at": m.starts_at.isoformat(),
+                                                        "ends_at": m.ends_at.isoformat()})
+    a = footprint.record(db, college_id=me.college_id, actor_id=me.user_id, verb=Verb.joined_class,
+                         object_type="class", object_id=m.id, object_name=m.title, course_id=m.course_id,
+                         ip=origin.ip, user_agent=origin.user_agent, at=now)
+    return {"class_id": m.id, "joined_at": a.at.isoformat()}
+
+
+@router.post("/classes/{class_id}/leave", summary="Leave a synchronous class")
+def leave_class(class_id: int, db: DB, me: Student, origin: From) -> dict[str, Any]:
+    m = access.enrolled_item(db, me, ClassMeeting, class_id, "class")
+    joined = db.execute(select(Activity.at).where(
+        Activity.actor_id == me.user_id, Activity.verb == Verb.joined_class.value, Activity.object_type == "class",
+        Activity.object_id == str(m.id)).order_by(Activity.id.desc()).limit(1)).scalar_one_or_none()
+    if joined is None:
+        raise conflict("you have not joined this class")
+    now = utcnow()
+    a = footprint.record(db, college_id=me.college_id, actor_id=me.user_id, verb=Verb.left_class, object_type="class",
+                         object_id=m.id, object_name=m.title, course_id=m.course_id,
+                         result={"duration_s": round((now - joined).total_seconds(), 2)}, ip=origin.ip,
+                         user_agent=origin.user_agent, at=now)
+    return {"class_id": m.id, "left_at": a.at.isoformat(), "duration_s": a.result["duration_s"]}
+
+
+@router.post("/materials/{material_id}/open", summary="Open a study material")
+def open_material(material_id: int, db: DB, me: Student, origin: From) -> dict[str, Any]:
+    m = access.enrolled_item(db, me, Material, material_id, "material")
+    footprint.record(db, college_id=me.college_id, actor_id=me.user_id, verb=Verb.opened_material,
+                     object_type="material", object_id=m.id, object_name=m.title, course_id=m.course_id,
+                     ip=origin.ip, user_agent=origin.user_agent)
+    return {"id": m.id, "title": m.title, "url": m.url, "body": m.body}
+
+
+@router.post("/tasks/{task_id}/submit", status_code=201, summary="Hand in a task (on time or late)")
+def submit_task(task_id: int, body: SubmissionIn, db: DB, me: Student, origin: From) -> dict[str, Any]:
+    t = access.enrolled_item(db, me, Task, task_id, "task")
+    if db.execute(select(TaskSubmission.id).where(TaskSubmission.task_id == t.id,
+                                                  TaskSubmission.student_id == me.user_id)).first():
+        raise conflict("the task was already handed in")
+    now = utcnow()
+    on_time = now <= t.due_at
+    db.add(TaskSubmission(task_id=t.id, student_id=me.user_id, submitted_at=now, on_time=on_time, content=body.content))
+    footprint.record(db, college_id=me.college_id, actor_id=me.user_id, verb=Verb.submitted_task, object_type="task",
+                     object_id=t.id, object_name=t.title, course_id=t.course_id,
+                     result={"completion": True, "on_time": on_time}, ip=origin.ip, user_agent=origin.user_agent,
+                     at=now)
+    return {"task_id": t.id, "submitted_at": now.isoformat(), "on_time": on_time}
+
+
+@router.get("/footprint", summary="My footprint summary")
+def my_footprint(db: DB, me: Student) -> dict[str, Any]:
+    return fq.learner_summary(db, db.get(User, me.user_id))
+
+
+@router.get("/footprint/xapi", summary="My footprint as xAPI statements")
+def my_xapi(db: DB, me: Person, settings: Settings, since: AwareDatetime | None = None,
+            until: AwareDatetime | None = None, limit: int = Query(500, ge=1, le=5000),
+            after: int = Query(0, ge=0)) -> dict[str, Any]:
+    return xapi_page(db, me.college_id, settings.resolved_public_url(), "/api/learning/footprint/xapi", me.user_id,
+                     None, since, until, limit, after)

@@ -1,0 +1,121 @@
+"""The proctor's side: the college's proctoring sessions, the review queue, comments tied to times in a
+session, manual identity/room confirmation, and review decisions (verify / reject / second review)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from server.api.deps import DB, Proctor
+from server.api.errors import ApiError
+from server.api.services import access
+from server.api.services import attempts as attempt_ops
+from server.api.services import reviews as review_ops
+from server.db.models import Attempt, Course, Exam, ProctoringSession, RecordingSegment, ReviewComment
+from server.domain.attempts import REVIEWABLE
+from server.domain.enums import ReviewDecision, SessionStatus
+from server.storage.events import list_in, verify_in
+
+router = APIRouter(prefix="/api/proctor", tags=["proctor"])
+
+
+class CommentIn(BaseModel):
+    t: float = Field(ge=0, description="seconds from the session start")
+    text: str = Field(min_length=1, max_length=5000)
+    event_seq: int | None = Field(default=None, ge=0)
+
+
+class ReviewIn(BaseModel):
+    decision: ReviewDecision
+    reason: str | None = Field(default=None, max_length=5000)
+    comments: list[CommentIn] = Field(default_factory=list, max_length=200)
+
+
+class ChecksIn(BaseModel):
+    identity_verified: bool = False
+    room_scanned: bool = False
+
+
+def session_row(db: DB, s: ProctoringSession) -> dict[str, Any]:
+    attempt = db.get(Attempt, s.attempt_id)
+    return {"id": s.id, "status": s.status, "created_at": s.created_at.isoformat(),
+            "started_at": s.started_at.isoformat() if s.started_at else None,
+            "ended_at": s.ended_at.isoformat() if s.ended_at else None,
+            "last_seen_at": s.last_seen_at.isoformat() if s.last_seen_at else None, "node_id": s.node_id,
+            "event_count": s.event_count, "integrity_score": s.integrity_score, "stream_gaps": s.stream_gaps or [],
+            "attempt": attempt_ops.summary(db, attempt)}
+
+
+@router.get("/sessions", summary="Proctoring sessions of my college")
+def list_sessions(db: DB, me: Proctor, status: SessionStatus | None = None, needs_review: bool = False,
+                  limit: int = Query(200, ge=1, le=1000)) -> list[dict[str, Any]]:
+    q = (select(ProctoringSession).join(Attempt, Attempt.id == ProctoringSession.attempt_id)
+         .join(Exam, Exam.id == Attempt.exam_id).join(Course, Course.id == Exam.course_id)
+         .where(Course.college_id == me.college_id))
+    if status is not None:
+        q = q.where(ProctoringSession.status == status.value)
+    if needs_review:
+        q = q.where(Attempt.state.in_([s.value for s in REVIEWABLE]))
+    rows = db.execute(q.order_by(ProctoringSession.created_at.desc()).limit(limit)).scalars()
+    return [session_row(db, s) for s in rows]
+
+
+@router.get("/sessions/{session_id}", summary="A session: events, chain check, recordings, comments, reviews")
+def get_session(session_id: str, db: DB, me: Proctor) -> dict[str, Any]:
+    s = access.college_session(db, me, session_id)
+    attempt = db.get(Attempt, s.attempt_id)
+    segs = db.execute(select(RecordingSegment).where(RecordingSegment.session_id == s.id)
+                      .order_by(RecordingSegment.kind, RecordingSegment.index)).scalars()
+    comments = db.execute(select(ReviewComment).where(ReviewComment.session_id == s.id)
+                          .order_by(ReviewComment.t, ReviewComment.id)).scalars()
+    return session_row(db, s) | {
+        "events": list_in(db, s.id),
+        "chain": verify_in(db, s.id).to_dict(),
+        "report": s.report,
+        "recordings": [{"index": g.index, "kind": g.kind, "bytes": g.bytes, "sha256": g.sha256, "t_start": g.t_start,
+                        "t_end": g.t_end} for g in segs],
+        "comments": [review_ops.comment_dict(c) for c in comments],
+        "reviews": [review_ops.review_dict(r) for r in review_ops.history(db, attempt.id)],
+    }
+
+
+@router.post("/sessions/{session_id}/comments", status_code=201, summary="Comment on a moment of the session")
+def add_comment(session_id: str, body: CommentIn, db: DB, me: Proctor) -> dict[str, Any]:
+    s = access.college_session(db, me, session_id)
+    if body.event_seq is not None and body.event_seq >= s.event_count:
+        raise ApiError(422, "validation_error", f"the session has no event {body.event_seq}",
+                       [{"field": "body.event_seq", "message": "no such event"}])
+    c = ReviewComment(session_id=s.id, author_id=me.user_id, t=body.t, event_seq=body.event_seq, text=body.text)
+    db.add(c)
+    db.flush()
+    return review_ops.comment_dict(c)
+
+
+@router.post("/attempts/{attempt_id}/checks", summary="Confirm identity and/or room scan by hand")
+def confirm_checks(attempt_id: int, body: ChecksIn, db: DB, me: Proctor) -> dict[str, Any]:
+    attempt = access.college_attempt(db, me, attempt_id)
+    if not (body.identity_verified or body.room_scanned):
+        raise ApiError(422, "validation_error", "confirm identity_verified, room_scanned or both")
+    if body.identity_verified:
+        attempt_ops.mark_identity_verified(db, attempt, actor=me.actor, actor_id=me.user_id)
+    if body.room_scanned:
+        attempt_ops.mark_room_scanned(db, attempt, actor=me.actor, actor_id=me.user_id)
+    return attempt_ops.summary(db, attempt)
+
+
+@router.post("/attempts/{attempt_id}/review", status_code=201,
+             summary="Record a decision: verify, reject or send to a second review (moves the attempt's state)")
+def review(attempt_id: int, body: ReviewIn, db: DB, me: Proctor) -> dict[str, Any]:
+    attempt = access.college_attempt(db, me, attempt_id)
+    r = review_ops.decide(db, attempt, me.user_id, body.decision, body.reason,
+                          [c.model_dump() for c in body.comments])
+    return review_ops.review_dict(r) | {"attempt": attempt_ops.summary(db, attempt)}
+
+
+@router.get("/attempts/{attempt_id}/reviews", summary="The decision audit log of an attempt")
+def reviews(attempt_id: int, db: DB, me: Proctor) -> list[dict[str, Any]]:
+    attempt = access.college_attempt(db, me, attempt_id)
+    return [review_ops.review_dict(r) for r in review_ops.history(db, attempt.id)]

@@ -1,0 +1,84 @@
+"""Reading the digital footprint: per-learner facts for the summary, and xAPI statements."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from server.db.base import utcnow
+from server.db.models import Activity, Attempt, ClassMeeting, Course, Enrolment, Material, Task, TaskSubmission, User
+from server.domain.enums import AttemptState, Verb
+from server.domain.footprint import LearnerFacts, summarise
+from server.domain.xapi import ActivityFacts, statement
+from server.api.services.attempts import grade_view
+
+
+def learner_courses(db: Session, student_id: int) -> list[int]:
+    return list(db.execute(select(Enrolment.course_id).where(Enrolment.student_id == student_id)).scalars())
+
+
+def facts(db: Session, student_id: int, course_ids: list[int] | None = None, now: datetime | None = None
+          ) -> LearnerFacts:
+    now = now or utcnow()
+    courses = learner_courses(db, student_id) if course_ids is None else course_ids
+    f = LearnerFacts()
+    if courses:
+        f.classes_held = set(db.execute(select(ClassMeeting.id).where(ClassMeeting.course_id.in_(courses),
+                                                                      ClassMeeting.starts_at <= now)).scalars())
+        f.materials = set(db.execute(select(Material.id).where(Material.course_id.in_(courses))).scalars())
+        tasks = db.execute(select(Task.id, Task.due_at).where(Task.course_id.in_(courses))).all()
+        f.tasks = {t for t, _ in tasks}
+        f.tasks_due = {t for t, due in tasks if due <= now}
+        f.submissions = {t: ok for t, ok in db.execute(
+            select(TaskSubmission.task_id, TaskSubmission.on_time)
+            .where(TaskSubmission.student_id == student_id, TaskSubmission.task_id.in_(f.tasks or {-1})))}
+        for a in db.execute(select(Attempt).join(Attempt.exam).where(
+                Attempt.student_id == student_id, Attempt.state == AttemptState.verified.value)).scalars():
+            if a.exam.course_id in courses:
+                view = grade_view(a)
+                if view.status == "published":
+                    f.grades.append({"exam_id": a.exam_id, "exam": a.exam.title, "attempt_id": a.id,
+                                     "score": view.score, "max_score": view.max_score, "percent": view.percent})
+    act = select(Activity.verb, Activity.object_id).where(Activity.actor_id == student_id)
+    for verb, object_id in db.execute(act.where(Activity.verb.in_([Verb.joined_class.value,
+                                                                   Verb.opened_material.value]))):
+        (f.classes_attended if verb == Verb.joined_class.value else f.materials_opened).add(int(object_id))
+    f.sign_ins = db.execute(select(func.count(Activity.id)).where(Activity.actor_id == student_id,
+                                                                  Activity.verb == Verb.signed_in.value)).scalar_one()
+    f.last_activity_at = db.execute(select(func.max(Activity.at)).where(Activity.actor_id == student_id)).scalar_one()
+    if f.last_activity_at is not None and f.last_activity_at.tzinfo is None:  # func.max skips the type decorator
+        from datetime import timezone
+
+        f.last_activity_at = f.last_activity_at.replace(tzinfo=timezone.utc)
+    return f
+
+
+def learner_summary(db: Session, student: User, course_ids: list[int] | None = None) -> dict[str, Any]:
+    return {"learner": {"id": student.id, "external_id": student.external_id, "full_name": student.full_name},
+            "course_ids": course_ids} | summarise(facts(db, student.id, course_ids))
+
+
+def statements(db: Session, college_id: int, base_url: str, *, learner_id: int | None = None,
+               course_id: int | None = None, since: datetime | None = None, until: datetime | None = None,
+               limit: int = 500, after_id: int = 0) -> tuple[list[dict[str, Any]], int | None]:
+    """Statements in time order and the last row id (for the next page) when the page is full."""
+    q = (select(Activity, User).join(User, User.id == Activity.actor_id)
+         .where(Activity.college_id == college_id, Activity.id > after_id))
+    if learner_id is not None:
+        q = q.where(Activity.actor_id == learner_id)
+    if course_id is not None:
+        q = q.where(Activity.course_id == course_id)
+    if since is not None:
+        q = q.where(Activity.at >= since)
+    if until is not None:
+        q = q.where(Activity.at < until)
+    rows = db.execute(q.order_by(Activity.id).limit(limit)).all()
+    courses = {c.id: c.title for c in db.execute(select(Course).where(Course.college_id == college_id)).scalars()}
+    out = [statement(ActivityFacts(
+        statement_id=a.statement_id, actor_account=str(u.id), actor_name=u.full_name, verb=Verb(a.verb),
+        object_type=a.object_type, object_id=a.object_id, object_name=a.object_name, at=a.at, result=a.result,
+        course_id=a.course_id, course_name=courses.get(a.course_id), ip=a.ip), base_url) for a, u in rows]
+    return out, (rows[-1][0].id if len(rows) == limit else None)

@@ -1,0 +1,133 @@
+"""The student's side of exams: list my exams, start an attempt, get the questions (without answers), save
+each answer as it is given, submit; my attempts with their grade (shown only once verified)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from server.api.deps import DB, Settings, Student
+from server.api.errors import body as error_body
+from server.api.errors import not_found
+from server.api.services import access
+from server.api.services import attempts as attempt_ops
+from server.db.base import utcnow
+from server.db.models import Answer, Attempt, Course, Enrolment, Exam
+from server.domain.attempts import OPEN
+from server.domain.enums import AttemptState
+
+router = APIRouter(prefix="/api/student", tags=["student"])
+
+
+class AnswerIn(BaseModel):
+    response: Any
+
+
+def _timed_out(db: DB, attempt: Attempt) -> JSONResponse:
+    """The time ran out: the move to timed_out is kept (the request commits), the action is refused."""
+    return JSONResponse(error_body("illegal_transition", "the time for this attempt ran out; answers given in time "
+                                   "were kept", {"from": AttemptState.started.value,
+                                                 "to": AttemptState.timed_out.value,
+                                                 "attempt": attempt_ops.summary(db, attempt)}), status_code=409)
+
+
+@router.get("/exams", summary="Exams of my courses, with what I can do now")
+def my_exams(db: DB, me: Student) -> list[dict[str, Any]]:
+    now = utcnow()
+    rows = db.execute(
+        select(Exam, Course).join(Course, Course.id == Exam.course_id)
+        .join(Enrolment, Enrolment.course_id == Course.id)
+        .where(Enrolment.student_id == me.user_id).order_by(Exam.opens_at, Exam.id)
+    ).all()
+    out = []
+    for exam, course in rows:
+        used = attempt_ops.attempts_used(db, exam.id, me.user_id)
+        open_now = exam.opens_at <= now < exam.closes_at
+        out.append({
+            "id": exam.id, "title": exam.title, "type": exam.type, "course": {"id": course.id, "title": course.title},
+            "opens_at": exam.opens_at.isoformat(), "closes_at": exam.closes_at.isoformat(),
+            "time_limit_min": exam.time_limit_min,
+            "extra_time_min": attempt_ops.extra_minutes(db, exam.id, me.user_id), "proctored": exam.proctored,
+            "attempts_allowed": exam.attempts_allowed, "attempts_used": used, "questions": len(exam.questions),
+            "can_start": open_now and used < exam.attempts_allowed,
+        })
+    return out
+
+
+@router.post("/exams/{exam_id}/attempts", status_code=201,
+             summary="Start an attempt (or get my open one): a proctored exam waits for identity and room checks")
+def start_attempt(exam_id: int, db: DB, me: Student, response: Response) -> dict[str, Any]:
+    exam = db.get(Exam, exam_id)
+    if exam is None or db.get(Course, exam.course_id).college_id != me.college_id \
+            or not access.is_enrolled(db, me.user_id, exam.course_id):
+        raise not_found("exam", exam_id)
+    for a in db.execute(select(Attempt).where(Attempt.exam_id == exam.id, Attempt.student_id == me.user_id,
+                                              Attempt.state.in_([s.value for s in OPEN]))).scalars():
+        attempt_ops.expire_if_overdue(db, a, 0)
+    attempt, created = attempt_ops.start(db, exam, me.user_id)
+    if not created:
+        response.status_code = 200
+    return attempt_ops.summary(db, attempt)
+
+
+@router.get("/attempts", summary="My attempts")
+def my_attempts(db: DB, me: Student, settings: Settings) -> list[dict[str, Any]]:
+    rows = db.execute(select(Attempt).where(Attempt.student_id == me.user_id).order_by(Attempt.id)).scalars().all()
+    for a in rows:
+        attempt_ops.expire_if_overdue(db, a, settings.deadline_grace_s)
+    return [attempt_ops.summary(db, a) for a in rows]
+
+
+@router.get("/attempts/{attempt_id}", summary="One of my attempts")
+def my_attempt(attempt_id: int, db: DB, me: Student, settings: Settings) -> dict[str, Any]:
+    attempt = access.own_attempt(db, me, attempt_id)
+    attempt_ops.expire_if_overdue(db, attempt, settings.deadline_grace_s)
+    return attempt_ops.summary(db, attempt)
+
+
+@router.post("/attempts/{attempt_id}/start", summary="Begin answering (the attempt must be ready to start)")
+def begin(attempt_id: int, db: DB, me: Student, settings: Settings) -> Any:
+    attempt = access.own_attempt(db, me, attempt_id)
+    if attempt_ops.expire_if_overdue(db, attempt, 0):
+        return _timed_out(db, attempt)
+    attempt_ops.transition(db, attempt, AttemptState.started, actor=me.actor, actor_id=me.user_id)
+    return attempt_ops.summary(db, attempt)
+
+
+@router.get("/attempts/{attempt_id}/questions", summary="The questions, without answers, with my saved responses")
+def questions(attempt_id: int, db: DB, me: Student, settings: Settings) -> Any:
+    attempt = access.own_attempt(db, me, attempt_id)
+    if attempt_ops.expire_if_overdue(db, attempt, settings.deadline_grace_s):
+        return _timed_out(db, attempt)
+    if attempt.state != AttemptState.started:
+        return JSONResponse(error_body("illegal_transition", f"questions are shown only while the attempt is "
+                                       f"started (it is {attempt.state})", {"from": attempt.state}), status_code=409)
+    saved = {a.question_id: a for a in db.execute(select(Answer).where(Answer.attempt_id == attempt.id)).scalars()}
+    return {
+        "attempt_id": attempt.id, "deadline_at": attempt.deadline_at.isoformat() if attempt.deadline_at else None,
+        "questions": [{"id": q.id, "position": q.position, "kind": q.kind, "prompt": q.prompt, "options": q.options,
+                       "points": q.points, "response": saved[q.id].response if q.id in saved else None}
+                      for q in attempt.exam.questions],
+    }
+
+
+@router.put("/attempts/{attempt_id}/answers/{question_id}", summary="Save an answer as it is given")
+def save_answer(attempt_id: int, question_id: int, body: AnswerIn, db: DB, me: Student, settings: Settings) -> Any:
+    attempt = access.own_attempt(db, me, attempt_id)
+    if attempt_ops.expire_if_overdue(db, attempt, settings.deadline_grace_s):
+        return _timed_out(db, attempt)
+    answer = attempt_ops.save_answer(db, attempt, question_id, body.response)
+    return {"question_id": question_id, "response": answer.response, "saved_at": answer.saved_at.isoformat()}
+
+
+@router.post("/attempts/{attempt_id}/submit", summary="Hand the attempt in")
+def submit(attempt_id: int, db: DB, me: Student, settings: Settings) -> Any:
+    attempt = access.own_attempt(db, me, attempt_id)
+    if attempt_ops.expire_if_overdue(db, attempt, settings.deadline_grace_s):
+        return _timed_out(db, attempt)
+    attempt_ops.submit(db, attempt, me.user_id)
+    return attempt_ops.summary(db, attempt)

@@ -1,0 +1,180 @@
+"""The ASGI app factory and the serve command.
+
+``create_app(settings)`` builds the FastAPI app: database engine and sessions on ``app.state``, the REST
+routers, the OpenAPI document at ``/openapi.json`` and its docs page at ``/docs``. On start-up (lifespan) it
+runs the migrations (``auto_migrate``), seeds the demo data on first start (``seed_demo``) and starts the
+webhook deliverer (``webhooks_enabled``).
+
+Live-exam routers and static pages are added in :func:`include_live_routes` (the marked hook below).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator, Callable
+
+from fastapi import FastAPI, Request, Response
+
+from server.api import auth, college_exams, college_integrations, college_people, college_programmes
+from server.api import footprint, learning, proctor, student, surveys, teacher
+from server.api import errors
+from server.db import migrate
+from server.db.engine import make_engine, make_sessionmaker
+from server.settings import ServerSettings
+from server.storage import build_stores
+from server.webhooks.deliverer import Deliverer, RetryPolicy
+
+log = logging.getLogger("server")
+
+API_ROUTERS = [
+    auth.router, student.router, learning.router, surveys.router, proctor.router, teacher.router,
+    college_people.router, college_programmes.router, college_exams.router, college_integrations.router,
+    footprint.router, surveys.college_router,
+]
+
+# --- structured logs -------------------------------------------------------------------------------------
+_STD_ATTRS = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message and every ``extra=`` field."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        out: dict[str, Any] = {"ts": round(record.created, 3), "level": record.levelname, "logger": record.name,
+                               "msg": record.getMessage()}
+        for k, v in record.__dict__.items():
+            if k not in _STD_ATTRS and not k.startswith("_"):
+                out[k] = v
+        if record.exc_info:
+            out["exc"] = self.formatException(record.exc_info)
+        return json.dumps(out, default=str, ensure_ascii=False)
+
+
+def configure_logging(settings: ServerSettings) -> None:
+    root = logging.getLogger()
+    if any(getattr(h, "_proctor", False) for h in root.handlers):
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler._proctor = True  # type: ignore[attr-defined]
+    handler.setFormatter(JsonFormatter() if settings.log_json else
+                         logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(settings.log_level.upper())
+
+
+# --- the live-exam hook -----------------------------------------------------------------------------------
+def include_live_routes(app: FastAPI) -> None:
+    """LIVE-EXAM ROUTES GO HERE: WebRTC/live routers and static pages (web_client), e.g.
+    ``app.include_router(live_router)`` / ``app.mount("/exam", StaticFiles(...))``.
+
+    ``app.state`` has ``settings``, ``engine``, ``session_factory`` and ``stores`` (EventStore, SessionStore,
+    RecordingStore) for them to use. Attempt checks: server.api.services.attempts.mark_identity_verified /
+    mark_room_scanned (call inside a transaction, e.g. ``with transaction(app.state.session_factory) as db``).
+    """
+    # (nothing yet: added by the live-exam work)
+
+
+# --- the factory ------------------------------------------------------------------------------------------
+def create_app(settings: ServerSettings | None = None, *,
+               on_startup: list[Callable[[FastAPI], None]] | None = None) -> FastAPI:
+    settings = settings or ServerSettings()
+    configure_logging(settings)
+    settings.ensure_data_dir()
+    engine = make_engine(settings.resolved_database_url(), echo=settings.database_echo)
+    session_factory = make_sessionmaker(engine)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.auto_migrate:
+            migrate.upgrade(engine)
+        if settings.seed_demo:
+            from server.db.engine import transaction
+            from server.seed import seed_demo
+
+            with transaction(session_factory) as db:
+                app.state.demo = seed_demo(db, public_url=settings.resolved_public_url())
+        for fn in on_startup or []:
+            fn(app)
+        deliverer = None
+        if settings.webhooks_enabled:
+            deliverer = Deliverer(session_factory, policy=RetryPolicy(settings.webhook_max_attempts,
+                                                                      settings.webhook_backoff_base_s,
+                                                                      settings.webhook_backoff_max_s),
+                                  timeout_s=settings.webhook_timeout_s,
+                                  poll_interval_s=settings.webhook_poll_interval_s,
+                                  user_agent=settings.webhook_user_agent)
+            deliverer.start()
+        app.state.deliverer = deliverer
+        log.info("server started", extra={"url": settings.resolved_public_url(),
+                                          "database": engine.url.render_as_string(hide_password=True)})
+        try:
+            yield
+        finally:
+            if deliverer is not None:
+                deliverer.stop()
+            engine.dispose()
+
+    app = FastAPI(
+        title="Proctor: course and exam backend",
+        version="0.1.0",
+        description="Colleges' exam API (API keys), people's sign-in (tokens), proctored attempts, reviews, "
+                    "the digital footprint (xAPI 1.0.3), surveys and signed webhooks. Errors are "
+                    "`{\"error\": {\"code\", \"message\", \"details\"}}`.",
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = session_factory
+    app.state.stores = build_stores(settings, session_factory)
+    app.state.demo = None
+    errors.install(app)
+    errors.install_fallback(app)
+
+    @app.middleware("http")
+    async def access_log(request: Request, call_next: Callable[[Request], Any]) -> Response:
+        t0 = time.perf_counter()
+        response = await call_next(request)
+        logging.getLogger("server.http").info(
+            "request", extra={"method": request.method, "path": request.url.path, "status": response.status_code,
+                              "ms": round((time.perf_counter() - t0) * 1000, 1)})
+        return response
+
+    @app.get("/healthz", tags=["health"], summary="Liveness and database check")
+    def healthz() -> dict[str, Any]:
+        from sqlalchemy import text
+
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return {"ok": True}
+
+    for router in API_ROUTERS:
+        app.include_router(router)
+    include_live_routes(app)
+    return app
+
+
+def print_demo(info: dict[str, Any] | None, url: str, out: Any = sys.stdout) -> None:
+    if not info:
+        return
+    print(f"\nProctor is running at {url}   (API docs: {url}/docs)", file=out)
+    for login in info.get("logins", []):
+        print(f"  {login['role']:<14} {login['email']:<28} password: {login['password']}", file=out)
+    if info.get("api_key"):
+        print(f"  college API key (shown once): {info['api_key']}", file=out)
+    print("", file=out)
+
+
+def run(settings: ServerSettings | None = None) -> None:
+    """Migrate, seed the demo data on first start, print the URL and demo logins, serve with uvicorn."""
+    import uvicorn
+
+    settings = settings or ServerSettings()
+    app = create_app(settings, on_startup=[lambda a: print_demo(a.state.demo, settings.resolved_public_url())])
+    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, loop="asyncio")
