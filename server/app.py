@@ -75,7 +75,9 @@ def include_live_routes(app: FastAPI) -> None:
     RecordingStore) for them to use. Attempt checks: server.api.services.attempts.mark_identity_verified /
     mark_room_scanned (call inside a transaction, e.g. ``with transaction(app.state.session_factory) as db``).
     """
-    # (nothing yet: added by the live-exam work)
+    from server.live.app import install_live  # live exams: signalling, analysis workers, recording, student page
+
+    install_live(app, app.state.settings, app.state.stores)
 
 
 # --- the factory ------------------------------------------------------------------------------------------

@@ -60,6 +60,17 @@ def install_live(app: FastAPI, settings: ServerSettings, stores: Any, enrolment_
     app.include_router(router)
     app.include_router(enrolment_router)
     app.mount(STUDENT_PAGE.rstrip("/"), StaticFiles(directory=WEB_CLIENT / "student", html=True), name="student")
+
+    # run the hub inside the app's own lifespan (after its migrations, before its engine is disposed)
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[Any]:
+        async with inner(app) as state:
+            async with live_lifespan(app):
+                yield state
+
+    app.router.lifespan_context = lifespan
     return hub
 
 
