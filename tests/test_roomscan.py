@@ -245,8 +245,7 @@ def test_engine_settings_feed_the_room_scan():
     from proctor.roomscan import room_scan_settings
     from proctor.settings import EngineSettings
 
-    engine = EngineSettings().with_overrides({"faces": {"detector_min_score": 0.7},
-                                              "camera_blocked": {"dark_mean": 30.0}})
+    engine = EngineSettings().with_overrides({"room_scan": {"face_min_score": 0.7, "dark_mean": 30.0}})
     cfg = room_scan_settings(engine)
     assert cfg.face_min_score == 0.7 and cfg.dark_mean == 30.0
     assert RoomScanTracker(engine, detect_faces=False).cfg.face_min_score == 0.7
