@@ -55,7 +55,7 @@ class ExamStateReport(_Msg):
 
 class StepReport(_Msg):
     type: Literal["step"]
-    step: Literal["consent", "device_check", "identity", "room_scan", "exam"]
+    step: Literal["consent", "device_check", "identity", "room_scan", "exam", "done"]
 
 
 class Ping(_Msg):

@@ -1,0 +1,226 @@
+"""The end-to-end run, inside a loopback-only network namespace: the whole server (create_app: migrations, demo
+data, live exams) on uvicorn, and headless Debian Chromium whose camera and microphone are real files.
+A student signs in, consents, checks the devices, enrols, is checked, scans the room, answers the demo exam
+(with tab/full-screen/copy/devtools signals and a dropped connection in the middle) and submits.
+A screenshot of every step goes to the artifacts folder; what the page saw goes to OUT/result.json.
+
+    python tests/live/scenario_browser.py OUT_DIR SHOTS_DIR VIDEO.mjpeg AUDIO.wav
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from tests.live.netns import enter_loopback_netns  # noqa: E402
+
+CHROMIUM = os.environ.get("PROCTOR_CHROMIUM", "/usr/bin/chromium")
+DEMO_STUDENT = ("student@demo.college", "demo-student-pass")
+
+
+def chromium_args(video: Path, audio: Path) -> list[str]:
+    """Playwright gives every launch a fresh profile of its own (so no --user-data-dir here)."""
+    return [
+        "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={video}", f"--use-file-for-fake-audio-capture={audio}",
+        "--allow-loopback-in-peer-connection", "--disable-features=WebRtcHideLocalIpsWithMdns",
+        "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--disable-quic",
+        "--autoplay-policy=no-user-gesture-required",
+    ]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Steps:
+    def __init__(self, page, shots: Path):
+        self.page, self.shots, self.n = page, shots, 0
+        self.timeline: list[dict] = []
+
+    async def shot(self, name: str) -> None:
+        self.n += 1
+        path = self.shots / f"{self.n:02d}-{name}.png"
+        await self.page.screenshot(path=str(path), full_page=True)
+        self.timeline.append({"step": name, "t": time.monotonic(), "screenshot": path.name})
+
+
+async def retry_until(page, click: str, done_js: str, tries: int, pause: float, wait_s: float = 20.0) -> int:
+    """Click ``click`` until ``done_js`` is true; each click waits for its answer first (``data-i18n`` set)."""
+    for n in range(1, tries + 1):
+        await page.click(click)
+        await page.wait_for_function(
+            "() => !document.querySelector('#identity-result').dataset.i18n?.match(/enrolling|checking/)",
+            timeout=wait_s * 1000)
+        if await page.evaluate(done_js):
+            return n
+        await asyncio.sleep(pause)
+    said = await page.text_content("#identity-result")
+    raise AssertionError(f"{click}: not done after {tries} tries: {said}")
+
+
+async def run_page(base: str, video: Path, audio: Path, shots: Path) -> dict:
+    from playwright.async_api import async_playwright
+
+    result: dict = {"console": []}
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                          args=chromium_args(video, audio))
+        context = await browser.new_context(viewport={"width": 1200, "height": 900}, locale="en-US")
+        await context.grant_permissions(["camera", "microphone"], origin=base)
+        page = await context.new_page()
+        page.on("console", lambda m: result["console"].append(f"{m.type}: {m.text}"[:300]))
+        page.on("dialog", lambda d: asyncio.ensure_future(d.accept()))
+        steps = Steps(page, shots)
+
+        await page.goto(f"{base}/student/")
+        # the page speaks three languages: switch to each and back
+        result["titles"] = {}
+        for lang in ("kk", "ru", "en"):
+            await page.select_option("#lang", lang)
+            result["titles"][lang] = await page.text_content("#signin-h")
+        await page.fill("#email", DEMO_STUDENT[0])
+        await page.fill("#password", DEMO_STUDENT[1])
+        await steps.shot("signin")
+        await page.click("#signin-btn")
+        await page.wait_for_selector("#consent:not([hidden])")
+        # the camera must not start before consent
+        result["camera_before_consent"] = await page.evaluate("!!window.proctorPage.stream")
+        await page.click("#consent-btn")  # without ticking: refused with a message
+        result["consent_refused"] = await page.text_content("#consent-error")
+        await page.check("#agree")
+        await steps.shot("consent")
+        await page.click("#consent-btn")
+        await page.wait_for_selector("#devices:not([hidden])")
+        await page.click("#devices-start")
+        await page.wait_for_selector("#devices-btn:not([disabled])", timeout=20000)
+        await asyncio.sleep(1.0)  # let the level meter move
+        result["audio_level"] = await page.evaluate("document.querySelector('#level').value")
+        await steps.shot("devices")
+        await page.click("#devices-btn")
+
+        # identity: enrol from the camera (retried until the photo holds exactly one usable face), then check
+        await page.wait_for_selector("#identity-conn.ok", timeout=30000)
+        t0 = time.monotonic()
+        await page.wait_for_selector("#enrol-state[data-i18n]", timeout=20000)
+        if not await page.evaluate("window.proctorPage.enrolled"):
+            result["enrol_tries"] = await retry_until(page, "#take-photo", "window.proctorPage.enrolled", 40, 0.4)
+        result["check_tries"] = await retry_until(
+            page, "#check-face", "!document.querySelector('#identity-btn').disabled", 8, 0.2, wait_s=40)
+        result["identity_s"] = time.monotonic() - t0
+        result["identity_text"] = await page.text_content("#identity-result")
+        await steps.shot("identity")
+        await page.click("#identity-btn")
+
+        # room scan: the server asks, the student turns, the scan is recorded
+        await page.wait_for_selector("#room-start:not([disabled])", timeout=20000)
+        result["room_request"] = await page.text_content("#room-instructions")
+        await page.click("#room-start")
+        await asyncio.sleep(1.0)
+        await steps.shot("room-scan")
+        await page.wait_for_selector("#room-finish:not([disabled])", timeout=30000)
+        await page.click("#room-finish")
+        await page.wait_for_selector("#room-btn:not([disabled])", timeout=20000)
+        await page.click("#room-btn")
+
+        # the exam
+        await page.wait_for_selector("#questions fieldset.q", timeout=20000)
+        qs = await page.evaluate("window.proctorPage.questions.map(q => ({id: q.id, kind: q.kind}))")
+        result["questions"] = qs
+        for q in qs[:2]:
+            await page.check(f"fieldset[data-qid='{q['id']}'] input >> nth=1")
+        await page.wait_for_selector("#exam-h")
+        # browser signals: leaving the window, copy, devtools shortcut, leaving full screen
+        await page.evaluate("window.dispatchEvent(new Event('blur'))")
+        await asyncio.sleep(1.2)
+        await page.evaluate("window.dispatchEvent(new Event('focus'))")
+        await page.evaluate("""() => { const r = document.createRange();
+            r.selectNodeContents(document.querySelector('.prompt')); const s = getSelection();
+            s.removeAllRanges(); s.addRange(r); }""")
+        await page.keyboard.press("Control+c")
+        await page.keyboard.press("F12")
+        result["fullscreen"] = await page.evaluate(
+            "document.documentElement.requestFullscreen().then(() => !!document.fullscreenElement).catch(e => String(e))")
+        await asyncio.sleep(0.5)
+        await page.evaluate("document.exitFullscreen().catch(() => {})")
+        await asyncio.sleep(3.0)
+
+        # the connection drops mid-exam; the student goes on answering and copying; it comes back
+        result["drop_at"] = time.monotonic()
+        await page.evaluate("window.proctorPage.live.drop(4000)")
+        await page.wait_for_selector("#conn:not([hidden])")
+        await steps.shot("connection-lost")
+        text_q = [q for q in qs if q["kind"] == "short_text"]
+        if text_q:
+            await page.fill(f"#q{text_q[0]['id']}-text", "def")
+            await page.press(f"#q{text_q[0]['id']}-text", "Tab")
+        await page.evaluate("document.dispatchEvent(new ClipboardEvent('paste', {clipboardData: new DataTransfer()}))")
+        await page.wait_for_function("document.querySelector('#conn').dataset.i18n === 'conn.back'", timeout=40000)
+        result["restored_after_s"] = time.monotonic() - result["drop_at"]
+        await asyncio.sleep(6.0)  # let the analysis see the clip after the reconnection
+        result["warnings"] = await page.evaluate(
+            "[...document.querySelectorAll('#warnings li')].map(li => li.dataset.kind || li.dataset.i18n)")
+        await steps.shot("exam")
+        await page.wait_for_function(
+            "[...document.querySelectorAll('.save-state')].filter(e => e.dataset.saved).length >= 2", timeout=10000)
+        await page.click("#submit-btn")
+        await page.wait_for_selector("#done:not([hidden])", timeout=20000)
+        await page.wait_for_function("window.proctorPage.examState === 'finished'", timeout=60000)
+        await steps.shot("done")
+        result["attempt"] = await page.evaluate("window.proctorPage.attempt")
+        result["timeline"] = steps.timeline
+        await browser.close()
+    return result
+
+
+async def main(out_dir: Path, shots: Path, video: Path, audio: Path) -> None:
+    import uvicorn
+
+    from server.app import create_app
+    from server.settings import ServerSettings
+
+    settings = ServerSettings(data_dir=out_dir, webhooks_enabled=False, log_json=True, log_level="WARNING",
+                              live_ice_loopback=True, live_room_scan_s=3.0, live_segment_s=4.0,
+                              live_media_timeout_s=1.5, live_identity_check_s=12.0, live_workers=2)
+    app = create_app(settings)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, loop="asyncio", lifespan="on",
+                                           log_level="warning"))
+    serve = asyncio.create_task(server.serve())
+    while not server.started:
+        if serve.done():
+            serve.result()
+        await asyncio.sleep(0.05)
+    t0 = time.monotonic()
+    result: dict = {"db": settings.resolved_database_url(), "data_dir": str(out_dir)}
+    try:
+        result.update(await run_page(f"http://127.0.0.1:{port}", video, audio, shots))
+        result["ok"] = True
+    except Exception as exc:  # noqa: BLE001 - reported to the test with what was seen so far
+        import traceback
+
+        result["ok"] = False
+        result["error"] = traceback.format_exc()
+    finally:
+        result["run_s"] = time.monotonic() - t0
+        server.should_exit = True
+        await serve
+        (out_dir / "result.json").write_text(json.dumps(result, indent=1, default=str))
+
+
+if __name__ == "__main__":
+    enter_loopback_netns()
+    out, shots_dir = Path(sys.argv[1]), Path(sys.argv[2])
+    shots_dir.mkdir(parents=True, exist_ok=True)
+    asyncio.run(main(out, shots_dir, Path(sys.argv[3]), Path(sys.argv[4])))

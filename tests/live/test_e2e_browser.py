@@ -1,0 +1,134 @@
+"""End to end in headless Debian Chromium (Playwright), camera and microphone from real files: sign in, consent,
+camera check, enrol, identity check, room scan, the demo exam with browser signals and a dropped connection,
+submit. Then the stored data: analysed frames, the clip's events, the browser's events, the gap, the recording.
+Screenshots of each step go to test-artifacts/e2e-<clip>/."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import av
+import pytest
+
+from proctor.events import fold_events
+from server.db.engine import make_engine, make_sessionmaker, transaction
+from server.db.models import Answer, Attempt
+from server.settings import ServerSettings
+from server.storage import build_stores
+
+HERE = Path(__file__).resolve().parent
+CHROMIUM = os.environ.get("PROCTOR_CHROMIUM", "/usr/bin/chromium")
+
+CLIPS = {
+    # clip: (video, audio, expect multiple_faces)
+    "two_people": ("video/two_people_dinner_640x480.mjpeg", "audio/speech_conversation_2speakers.wav", True),
+    "one_person": ("video/webcam_glasses_man_640x480.mjpeg", "audio/silence_roomtone.wav", False),
+}
+
+
+@pytest.fixture(scope="module", params=sorted(CLIPS))
+def e2e(request, tmp_path_factory, data_dir, artifacts_dir):
+    if not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)):
+        pytest.fail(f"Chromium is not at {CHROMIUM}: install the Debian package (apt-get install -y chromium) "
+                    "or set PROCTOR_CHROMIUM")
+    name = request.param
+    video, audio, expect_multi = CLIPS[name]
+    out = tmp_path_factory.mktemp(f"e2e_{name}")
+    shots = artifacts_dir / f"e2e-{name}"
+    shutil.rmtree(shots, ignore_errors=True)
+    proc = subprocess.run([sys.executable, str(HERE / "scenario_browser.py"), str(out), str(shots),
+                           str(data_dir / video), str(data_dir / audio)], capture_output=True, text=True, timeout=420)
+    result_file = out / "result.json"
+    if not result_file.is_file():
+        pytest.fail(f"the browser scenario did not finish (exit {proc.returncode}):\n{proc.stderr[-5000:]}")
+    result = json.loads(result_file.read_text())
+    (shots / "result.json").write_text(json.dumps(result, indent=1, default=str))
+    if not result.get("ok"):
+        pytest.fail(f"the browser scenario failed:\n{result.get('error')}\nconsole: {result.get('console', [])[-20:]}"
+                    f"\nserver log: {proc.stderr[-3000:]}")
+    settings = ServerSettings(data_dir=out)
+    factory = make_sessionmaker(make_engine(settings.resolved_database_url()))
+    return name, expect_multi, result, build_stores(settings, factory), factory, shots
+
+
+def test_every_step_has_a_screenshot(e2e):
+    _, _, result, _, _, shots = e2e
+    names = [s["step"] for s in result["timeline"]]
+    assert names == ["signin", "consent", "devices", "identity", "room-scan", "connection-lost", "exam", "done"]
+    for s in result["timeline"]:
+        assert (shots / s["screenshot"]).stat().st_size > 5000
+
+
+def test_the_page_flow(e2e):
+    _, _, result, _, _, _ = e2e
+    assert result["titles"] == {"kk": "Кіру", "ru": "Вход", "en": "Sign in"}
+    assert result["camera_before_consent"] is False
+    assert result["consent_refused"]  # agreeing is required
+    assert result["audio_level"] is not None
+    assert "360" in result["room_request"]
+    assert result["attempt"]["state"] in ("submitted", "verified", "second_review_required", "rejected")
+    assert result["attempt"]["identity_verified"] and result["attempt"]["room_scanned"]
+
+
+def test_answers_were_saved(e2e):
+    _, _, result, _, factory, _ = e2e
+    with transaction(factory) as db:
+        answers = db.query(Answer).filter(Answer.attempt_id == result["attempt"]["id"]).all()
+        assert {a.question_id for a in answers} >= {q["id"] for q in result["questions"][:2]}
+        assert any(a.response == "def" for a in answers)  # typed while the connection was down
+
+
+def test_the_clip_events_and_frames(e2e):
+    name, expect_multi, result, stores, _, _ = e2e
+    sid = result["attempt"]["proctoring_session_id"]
+    assert stores.events.verify(sid).ok
+    records = [e["record"] for e in stores.events.list(sid)]
+    events = fold_events(records)
+    kinds = {e["kind"] for e in events}
+    assert ("multiple_faces" in kinds) is expect_multi, (name, sorted(kinds))
+    if expect_multi:
+        assert "multiple_faces" in result["warnings"]  # the student was told, beside the questions
+    stats = [r for r in records if r["type"] == "analysis_stats"][-1]
+    assert stats["counters"]["analysed"] >= 50
+    assert stats["counters"]["decoded"] >= stats["counters"]["analysed"]
+    steps = [r for r in records if r["type"] == "identity_step"]
+    assert steps and steps[-1]["ok"] is True
+
+
+def test_browser_signals_and_the_drop_are_events(e2e):
+    _, _, result, stores, _, _ = e2e
+    sid = result["attempt"]["proctoring_session_id"]
+    events = fold_events(e["record"] for e in stores.events.list(sid))
+    by_kind = {}
+    for e in events:
+        by_kind.setdefault(e["kind"], []).append(e)
+    assert by_kind["tab_switch"][0]["duration"] >= 1.0
+    actions = [e["evidence"]["details"].get("action") for e in by_kind["copy_paste"]]
+    assert "copy" in actions and "paste" in actions  # the paste happened while the connection was down
+    assert any(e["evidence"]["details"].get("heuristic") == "shortcut" for e in by_kind["devtools"])
+    if result["fullscreen"] is True:
+        assert "fullscreen_exit" in by_kind
+    lost = by_kind["stream_lost"]
+    assert len(lost) == 1 and lost[0]["duration"] >= 3.0 and lost[0]["evidence"]["details"]["reconnected"]
+    assert all(e["status"] == "closed" for e in events)
+
+
+def test_recording_segments_verify(e2e):
+    _, _, result, stores, _, _ = e2e
+    sid = result["attempt"]["proctoring_session_id"]
+    check = stores.recordings.verify_manifest(sid)
+    assert check.ok, check.problems
+    segments = stores.recordings.list(sid)
+    assert len(segments) >= 4
+    total = 0
+    for seg in segments:
+        with av.open(io.BytesIO(stores.recordings.get(sid, seg.index))) as c:
+            total += sum(1 for _ in c.decode(video=0))
+            assert c.streams.audio  # the microphone is recorded too
+    assert total >= 100
