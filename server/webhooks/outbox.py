@@ -59,6 +59,7 @@ def enqueue(db: Session, college_id: int, event_type: WebhookEvent, data: dict[s
         db.add(row)
         out.append(row)
     if out:
+        db.flush()
         event.listen(db, "after_commit", _wake, once=True)
         log.info("webhook queued", extra={"event": event_type.value, "deliveries": len(out), "college_id": college_id})
     return out
