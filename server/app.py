@@ -86,6 +86,7 @@ def create_app(settings: ServerSettings | None = None, *,
     settings = settings or ServerSettings()
     configure_logging(settings)
     settings.ensure_data_dir()
+    settings.resolved_secret_key()  # generated and persisted in data_dir on first start
     engine = make_engine(settings.resolved_database_url(), echo=settings.database_echo)
     session_factory = make_sessionmaker(engine)
 
