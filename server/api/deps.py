@@ -14,16 +14,23 @@ from server.api.errors import ApiError, forbidden
 from server.auth.keys import api_key_prefix, matches, sha256_hex
 from server.auth.principal import Principal
 from server.db.base import utcnow
+from server.db.engine import is_sqlite
 from server.db.models import ApiKey, AuthToken, User
 from server.domain.enums import Role
 from server.settings import ServerSettings
 
 
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def get_db(request: Request) -> Iterator[Session]:
     """The request's session: committed after the endpoint returns (before the response is sent), rolled back
-    if it raises, so a request writes everything or nothing."""
+    if it raises, so a request writes everything or nothing. On SQLite a writing request takes the write lock
+    up front (BEGIN IMMEDIATE): concurrent writers queue instead of failing when a read turns into a write."""
     factory = request.app.state.session_factory
     with factory() as db, db.begin():
+        if request.method not in READ_ONLY_METHODS and is_sqlite(db):
+            db.connection(execution_options={"sqlite_immediate": True})
         yield db
 
 

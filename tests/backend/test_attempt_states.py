@@ -158,3 +158,46 @@ def test_time_running_out_moves_the_attempt_to_timed_out(client, world) -> None:
     with world.factory() as db:
         att = db.get(Attempt, a["id"])
         assert [x.response for x in att.answers] == [1] and att.score == 1.0
+
+
+def test_concurrent_students_answering_at_once(app, client, world) -> None:
+    """Many students saving answers at the same moment: every answer kept, no lock errors (SQLite too)."""
+    import threading
+
+    from fastapi.testclient import TestClient
+
+    from server.db.engine import transaction
+    from server.db.models import Answer, Enrolment
+
+    names = [f"s{i}" for i in range(6)]
+    with transaction(world.factory) as db:
+        for n in names:
+            uid = world.add_user(db, n, "student")
+            db.add(Enrolment(course_id=world.course_id, student_id=uid))
+    attempts = {}
+    for n in names:
+        aid = client.post(f"/api/student/exams/{world.practice_id}/attempts", headers=world.h(n)).json()["id"]
+        client.post(f"/api/student/attempts/{aid}/start", headers=world.h(n))
+        attempts[n] = aid
+    qid = client.get(f"/api/student/attempts/{attempts['s0']}/questions", headers=world.h("s0")).json()["questions"][0]["id"]
+    failures: list[str] = []
+
+    def student(n: str) -> None:
+        c = TestClient(app, raise_server_exceptions=False)
+        for i in range(8):
+            r = c.put(f"/api/student/attempts/{attempts[n]}/answers/{qid}", headers=world.h(n), json={"response": i % 2})
+            if r.status_code != 200:
+                failures.append(f"{n}: {r.status_code} {r.text}")
+        r = c.post(f"/api/student/attempts/{attempts[n]}/submit", headers=world.h(n))
+        if r.status_code != 200:
+            failures.append(f"{n} submit: {r.status_code} {r.text}")
+
+    threads = [threading.Thread(target=student, args=(n,)) for n in names]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+    with world.factory() as db:
+        answers = db.query(Answer).filter(Answer.attempt_id.in_(attempts.values())).all()
+        assert len(answers) == 6 and {a.response for a in answers} == {1}
