@@ -197,6 +197,22 @@ def test_headpose_sweep_clip_follows_the_labels(data_dir, manifest_files):
     assert float(np.mean(np.abs(errs))) <= 12.0, errs
 
 
+def test_fast_landmark_reading_equals_the_public_api(data_dir):
+    """The numpy reader of the C result gives exactly what MediaPipe's public API gives."""
+    from proctor.vision.faces import _make_landmarker, _mp_image, _run_landmarker, _run_landmarker_public
+
+    rgb = load_image(data_dir / "headpose/pointing04/person02_series1/tilt+15_pan-30.jpg")
+    lm = _make_landmarker(video=False)
+    try:
+        fast, public = _run_landmarker(lm, _mp_image(rgb), None), _run_landmarker_public(lm, _mp_image(rgb), None)
+    finally:
+        lm.close()
+    assert fast is not None and public is not None
+    assert fast.points.shape == (478, 3)
+    np.testing.assert_array_equal(fast.points, public.points)
+    assert fast.blendshapes == public.blendshapes and len(fast.blendshapes) == 52
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # gaze
 
