@@ -181,3 +181,7 @@ def run(settings: ServerSettings | None = None) -> None:
     settings = settings or ServerSettings()
     app = create_app(settings, on_startup=[lambda a: print_demo(a.state.demo, settings.resolved_public_url())])
     uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, loop="asyncio")
+
+
+if __name__ == "__main__":  # python -m server.app
+    run()

@@ -1,5 +1,6 @@
 """The identity step's enrolment: the student's reference photo(s), taken now in the page or uploaded earlier by
-the college, turned into an :class:`proctor.identity.Enrolment` and kept in ``identity_enrolments``.
+the college, turned into an :class:`proctor.identity.Enrolment` (by the session's analysis worker, never in the
+server's event loop process) and kept in ``identity_enrolments``.
 
 ``POST /api/live/sessions/{id}/enrolment`` (multipart ``photos``) enrols; a failure is a 422 that names the
 photo and the reason (no face, several faces, too small, too dark ...). ``GET`` tells the page whether the
@@ -9,23 +10,22 @@ page can ask for the live check (data channel ``identity_check``) right after.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from typing import Any, Callable
 
 from fastapi import APIRouter, Request, UploadFile
 from sqlalchemy import select
 
-from proctor.media import MediaError, decode_image_bytes
 from server.api.deps import Caller
 from server.api.errors import ApiError
 from server.db.engine import transaction
 from server.db.models import IdentityEnrolment
 from server.domain.enums import Role
+from server.live.hub import LiveError
 
 router = APIRouter(prefix="/api/live", tags=["live"])
 
-MAX_PHOTOS = 5
+MAX_PHOTOS = 3  # proctor.identity.MAX_ENROL_PHOTOS
 
 
 def save_enrolment(session_factory: Any, student_id: int, enrolment: dict[str, Any], photo_sha256s: list[str],
@@ -90,29 +90,21 @@ async def enrol_photos(session_id: str, request: Request, caller: Caller, photos
     state = await _own_session(request, caller, session_id)
     if not photos or len(photos) > MAX_PHOTOS:
         raise ApiError(422, "bad_photos", f"send 1 to {MAX_PHOTOS} photos")
-    images, digests = [], []
+    blobs, digests = [], []
     for i, upload in enumerate(photos):
         data = await upload.read(limit + 1)
         if len(data) > limit:
             raise ApiError(413, "body_too_large", f"photo {i} is larger than {limit} bytes")
-        try:
-            images.append(decode_image_bytes(data, upload.filename or f"photo {i}"))
-        except MediaError as exc:
-            raise ApiError(422, "enrolment_failed", str(exc), {"photo_index": i, "reason": "not_an_image"}) from exc
+        blobs.append(data)  # decoded by the worker ("unreadable" if it is not an image)
         digests.append(hashlib.sha256(data).hexdigest())
-
-    from proctor.identity import EnrolmentError, enrol
-
     try:
-        enrolment = await asyncio.get_running_loop().run_in_executor(None, enrol, images)
-    except EnrolmentError as exc:
-        reason = getattr(exc, "reason", "no_usable_face")
-        raise ApiError(422, "enrolment_failed", str(exc),
-                       {"photo_index": getattr(exc, "photo_index", None), "reason": reason}) from exc
-    data = enrolment.to_dict()
+        data, problem = await hub.enrol_photos(session_id, blobs)
+    except LiveError as exc:
+        raise ApiError(exc.status, exc.code, exc.message) from exc
+    if problem is not None:
+        raise ApiError(422, "enrolment_failed", problem["message"],
+                       {"photo_index": problem["photo_index"], "reason": problem["reason"]})
     model = data.get("model") if isinstance(data.get("model"), str) else None
     row_id = await hub._db(save_enrolment, request.app.state.session_factory, state.student_id, data, digests, model)
     await hub._db(hub.stores.sessions.set_enrolment, session_id, row_id)
-    if session_id in hub.sessions and hub.pool is not None:
-        hub.pool.send(session_id, ("enrol", session_id, data))
-    return {"enrolled": True, "enrolment_id": row_id, "photos": len(images)}
+    return {"enrolled": True, "enrolment_id": row_id, "photos": len(blobs)}

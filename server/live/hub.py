@@ -88,8 +88,10 @@ class LiveSession:
     needs_mark_live: bool = False
     open_signals: dict[str, float] = field(default_factory=dict)
     counters: dict[str, int] = field(default_factory=dict)
-    frame_latency: deque = field(default_factory=lambda: deque(maxlen=LATENCY_SAMPLES))  # arrival -> result
-    event_latency: deque = field(default_factory=lambda: deque(maxlen=LATENCY_SAMPLES))  # arrival -> stored
+    # (monotonic time, seconds) samples: a frame's arrival -> its analysis result back in this process, and
+    # arrival -> the events it raised stored
+    frame_latency: deque = field(default_factory=lambda: deque(maxlen=LATENCY_SAMPLES))
+    event_latency: deque = field(default_factory=lambda: deque(maxlen=LATENCY_SAMPLES))
     waiters: dict[str, asyncio.Future] = field(default_factory=dict)
     events_stored: int = 0
     kinds_raised: dict[str, int] = field(default_factory=dict)
@@ -401,9 +403,13 @@ class LiveHub:
         return stats
 
     async def _watchdog(self) -> None:
+        last = time.monotonic()
         while True:
             await asyncio.sleep(WATCHDOG_S)
             now = time.monotonic()
+            stalled, last = now - last > 2 * WATCHDOG_S, now
+            if stalled:  # this process was starved: let the media that waited be read before judging
+                continue
             for s in list(self.sessions.values()):
                 if s.ending:
                     continue
@@ -470,6 +476,20 @@ class LiveHub:
         elif msg.type == "ping":
             self._send(s, {"type": "pong", "t": round(t, 3)})
 
+    async def enrol_photos(self, sid: str, photos: list[bytes]) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """(enrolment dict, None) or (None, {"photo_index", "reason", "message"}), made by the session's worker,
+        which also starts using it for the live checks."""
+        s = self.sessions.get(sid)
+        if s is None or self.pool is None:
+            raise LiveError(409, "not_connected", "connect the camera first: the enrolment is made by the live analysis")
+        rid = uuid.uuid4().hex[:12]
+        waiter = self._waiter(s, rid)
+        self.pool.send(sid, ("enrol_photos", sid, rid, photos))
+        try:
+            return await asyncio.wait_for(waiter, 60.0)
+        finally:
+            s.waiters.pop(rid, None)
+
     def _waiter(self, s: LiveSession, rid: str) -> asyncio.Future:
         fut = asyncio.get_running_loop().create_future()
         s.waiters[rid] = fut
@@ -529,7 +549,8 @@ class LiveHub:
         if kind == "frame":
             stats, records = msg[2], msg[3]
             s.counters = stats["counters"]
-            s.frame_latency.append(time.monotonic() - stats["arrival"])
+            now = time.monotonic()
+            s.frame_latency.append((now, now - stats["arrival"]))
             if records:
                 self._store_events(s, records, stats["arrival"])
         elif kind == "events":
@@ -545,6 +566,10 @@ class LiveHub:
             fut = s.waiters.get(msg[2])
             if fut is not None and not fut.done():
                 fut.set_result(msg[3])
+        elif kind == "enrolled":
+            fut = s.waiters.pop(msg[2], None)
+            if fut is not None and not fut.done():
+                fut.set_result((msg[3], msg[4]))
         elif kind == "opened":
             if msg[2]:
                 s.analysis_error = msg[2]
@@ -573,7 +598,7 @@ class LiveHub:
                 return
             s.events_stored += len(records)
             if arrival is not None:
-                s.event_latency.append(f.result() - arrival)
+                s.event_latency.append((f.result(), f.result() - arrival))
             for record, _ in records:
                 s.kinds_raised[record["kind"]] = s.kinds_raised.get(record["kind"], 0) + (record["status"] == "open")
                 if (record["status"] == "open" or record["source"] == "browser") and \
@@ -584,11 +609,14 @@ class LiveHub:
         return fut
 
     # ---- figures -----------------------------------------------------------------------------------------
-    def stats(self, sid: str) -> dict[str, Any]:
+    def stats(self, sid: str, since: float | None = None, samples: bool = False) -> dict[str, Any]:
+        """Live figures of a session; latencies of frames analysed after ``since`` (time.monotonic(), which
+        is one clock for every process of the machine)."""
         s = self.sessions.get(sid)
         if s is None:
             return {}
-        fl, el = list(s.frame_latency), list(s.event_latency)
+        fl = [v for at, v in s.frame_latency if since is None or at >= since]
+        el = [v for at, v in s.event_latency if since is None or at >= since]
         rec = s.recorder
         return {
             "counters": dict(s.counters),
@@ -598,4 +626,5 @@ class LiveHub:
             "recording": None if rec is None else {"segments": rec.segments_written, "mux_cpu_s": round(rec.mux_seconds, 4),
                                                    "dropped_before_keyframe": rec.dropped_before_keyframe},
             "analysis_error": s.analysis_error, "stream_lost": s.lost_t is not None,
+            **({"frame_latency_samples": fl, "event_latency_samples": el} if samples else {}),
         }

@@ -71,7 +71,8 @@ async def offer(session_id: str, request: Request, caller: Caller) -> dict[str, 
 
 
 @router.get("/sessions/{session_id}/stats")
-async def stats(session_id: str, request: Request, caller: Caller) -> dict[str, Any]:
+async def stats(session_id: str, request: Request, caller: Caller, since: float | None = None,
+                samples: bool = False) -> dict[str, Any]:
     hub = _hub(request)
     state = await hub._db(hub.stores.sessions.get, session_id)
     if state is None:
@@ -81,7 +82,7 @@ async def stats(session_id: str, request: Request, caller: Caller) -> dict[str, 
     if not (own or staff):
         raise ApiError(403, "forbidden", "not your session")
     return {"session_id": session_id, "status": state.status, "live": session_id in hub.sessions,
-            **hub.stats(session_id)}
+            **hub.stats(session_id, since, samples)}
 
 
 @router.get("/config")

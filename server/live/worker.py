@@ -41,6 +41,7 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 MAX_DRAIN = 500  # messages taken from the queue before analysing again
+DUE_TOLERANCE_S = 0.02  # a frame this early for its analysis slot still takes it (network jitter)
 
 
 def load_factory(path: str) -> Callable[..., Any]:
@@ -100,8 +101,8 @@ class _Session:
     identity_requests: list[str] = field(default_factory=list)
     counters: dict[str, int] = field(default_factory=lambda: {
         "video_received": 0, "decoded": 0, "analysed": 0, "skipped_rate": 0, "skipped_behind": 0,
-        "decode_errors": 0, "audio_packets": 0, "identity_checks": 0})
-    analyse_ms: float = 0.0
+        "decode_errors": 0, "audio_packets": 0, "identity_checks": 0,
+        "decode_cpu_ms": 0, "audio_cpu_ms": 0, "analyse_cpu_ms": 0, "analyse_wall_ms": 0})
 
 
 def _decoder(mime: str) -> Any:
@@ -180,6 +181,26 @@ class Worker:
     def _on_enrol(self, sid: str, enrolment: dict[str, Any] | None) -> None:
         set_enrolment(self.sessions[sid].analyzer, enrolment)
 
+    def _on_enrol_photos(self, sid: str, request_id: str, photos: list[bytes]) -> None:
+        """Make the enrolment here (dlib, ~0.1-1 s): never in the server's event loop process."""
+        from proctor.identity import EnrolmentError, enrol
+
+        s = self.sessions.get(sid)
+        encoder = getattr(s.analyzer, "encoder", None) if s is not None else None
+        try:
+            data = enrol(photos, encoder=encoder).to_dict()
+        except EnrolmentError as exc:
+            self.outq.put(("enrolled", sid, request_id, None,
+                           {"photo_index": exc.photo_index, "reason": exc.reason, "message": str(exc)}))
+            return
+        except ValueError as exc:
+            self.outq.put(("enrolled", sid, request_id, None, {"photo_index": None, "reason": "unreadable",
+                                                                "message": str(exc)}))
+            return
+        if s is not None:
+            set_enrolment(s.analyzer, data)
+        self.outq.put(("enrolled", sid, request_id, data, None))
+
     def _on_video(self, sid: str, mime: str, data: bytes, rtp_ts: int, t: float, arrival: float) -> None:
         s = self.sessions.get(sid)
         if s is None:
@@ -189,17 +210,20 @@ class Worker:
             s.video_decoder, s.video_mime = _decoder(mime), mime
         from aiortc.jitterbuffer import JitterFrame
 
+        c0 = time.thread_time()
         try:
             frames = s.video_decoder.decode(JitterFrame(data, rtp_ts))
         except Exception:  # noqa: BLE001 - a corrupt frame: wait for the next keyframe
             s.counters["decode_errors"] += 1
             self.outq.put(("decode_error", sid))
             return
+        finally:
+            s.counters["decode_cpu_ms"] += round((time.thread_time() - c0) * 1000)
         for frame in frames:
             s.counters["decoded"] += 1
             item = _Pending(frame, t, arrival, time.monotonic())
             s.latest = item
-            if t + 1e-6 < s.next_due:
+            if t + DUE_TOLERANCE_S < s.next_due:
                 s.counters["skipped_rate"] += 1
                 continue
             if s.pending is not None:
@@ -214,6 +238,7 @@ class Worker:
         import av
         from aiortc.jitterbuffer import JitterFrame
 
+        c0 = time.thread_time()
         if s.audio_decoder is None:
             s.audio_decoder = _decoder(mime)
             s.resampler = av.AudioResampler(format="s16", layout="mono", rate=16000)
@@ -233,6 +258,7 @@ class Worker:
             events = s.analyzer.process_audio(pcm, t)
             if events:
                 self.outq.put(("events", sid, None, _records(events)))
+        s.counters["audio_cpu_ms"] += round((time.thread_time() - c0) * 1000)
 
     def _on_identity(self, sid: str, request_id: str) -> None:
         self.sessions[sid].identity_requests.append(request_id)
@@ -261,7 +287,7 @@ class Worker:
             self._identity(s)
             return
         item, s.pending = s.pending, None
-        start = time.monotonic()
+        start, c0 = time.monotonic(), time.process_time()
         try:
             rgb = item.frame.to_ndarray(format="rgb24")
             result = s.analyzer.process_frame(rgb, item.t)
@@ -271,6 +297,8 @@ class Worker:
             return
         done = time.monotonic()
         s.counters["analysed"] += 1
+        s.counters["analyse_cpu_ms"] += round((time.process_time() - c0) * 1000)  # with the engine's own threads
+        s.counters["analyse_wall_ms"] += round((done - start) * 1000)
         faces = getattr(result.signals, "faces", None)
         stats = {"t": item.t, "arrival": item.arrival, "decoded": item.decoded, "start": start, "done": done,
                  "faces": None if faces is None else len(faces), "counters": dict(s.counters)}

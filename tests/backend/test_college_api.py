@@ -127,3 +127,34 @@ def test_openapi_document_and_docs_page(client) -> None:
     docs = client.get("/docs")
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
     assert client.get("/healthz").json() == {"ok": True}
+
+
+def test_integrity_report_reads_the_engine_chain(client, world, factory) -> None:
+    from sqlalchemy import update
+
+    from server.db.engine import transaction
+    from server.db.models import SessionEvent
+    from server.storage import SqlEventStore
+
+    from .test_grading_and_reviews import submitted_attempt
+
+    aid = submitted_attempt(client, world)
+    sid = client.get(f"/api/v1/attempts/{aid}", headers=world.h("api")).json()["proctoring_session_id"]
+    ev = {"type": "event", "id": "e1", "kind": "face_missing", "status": "open", "start": 12.0, "end": None,
+          "duration": None, "severity": "low", "confidence": 0.9}
+    SqlEventStore(factory).append_many(sid, [
+        ev, {"type": "recording_segment", "index": 0, "kind": "video"},
+        {**ev, "status": "closed", "end": 16.5, "duration": 4.5, "severity": "medium"},
+        {**ev, "id": "e2", "kind": "multiple_faces", "status": "closed", "start": 30.0, "end": 31.0, "duration": 1.0,
+         "severity": "high"}])
+    report = client.get(f"/api/v1/attempts/{aid}", headers=world.h("api")).json()["integrity"]
+    s = report["session"]
+    assert s["chain"] == {"ok": True, "checked": 4, "first_bad_seq": None, "reason": ""}
+    assert s["events"] == 2 and s["event_count"] == 4
+    assert s["events_by_kind"] == {"face_missing": {"count": 1, "seconds": 4.5, "severities": {"medium": 1}},
+                                   "multiple_faces": {"count": 1, "seconds": 1.0, "severities": {"high": 1}}}
+    with transaction(factory) as db:
+        db.execute(update(SessionEvent).where(SessionEvent.session_id == sid, SessionEvent.seq == 3)
+                   .values(record={**ev, "id": "e2", "kind": "multiple_faces", "severity": "low"}))
+    chain = client.get(f"/api/v1/attempts/{aid}", headers=world.h("api")).json()["integrity"]["session"]["chain"]
+    assert chain["ok"] is False and chain["first_bad_seq"] == 3

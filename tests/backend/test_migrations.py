@@ -76,3 +76,13 @@ def test_footprint_is_append_only_in_the_orm_and_the_database(factory, world) ->
                 db.execute(text(sql))
     with transaction(factory) as db:
         assert db.get(Activity, row_id).verb == "signed_in"
+
+
+def test_missing_postgres_binaries_fail_with_a_clear_message(monkeypatch) -> None:
+    """Without Debian's postgresql the fixture fails (never skips) and says what to install."""
+    from . import pgserver
+
+    monkeypatch.setattr(pgserver, "PG_BIN_CANDIDATES", ["/nonexistent/bin"])
+    monkeypatch.setattr(pgserver.shutil, "which", lambda _name: None)
+    with pytest.raises(pgserver.PostgresUnavailable, match="apt-get install -y postgresql"):
+        pgserver.find_pg_bin()

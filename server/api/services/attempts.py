@@ -18,12 +18,14 @@ from sqlalchemy.orm import Session
 from server.api.errors import ApiError, conflict, not_found
 from server.db.base import utcnow
 from server.db.models import (
-    Allowance, Answer, Attempt, AttemptTransition, Course, Exam, ProctoringSession, Question, Review, User,
+    Allowance, Answer, Attempt, AttemptTransition, Course, Exam, ProctoringSession, Question, Review, SessionEvent,
+    User,
 )
 from server.domain import grading
 from server.domain.attempts import OPEN, Guards, check_transition
 from server.domain.enums import AttemptState as S
 from server.domain.enums import ExamType, QuestionKind, Verb, WebhookEvent
+from proctor.events import fold_events
 from server.storage.events import verify_in
 from server.api.services import footprint
 from server.webhooks import outbox
@@ -113,16 +115,20 @@ def integrity_report(db: Session, attempt: Attempt) -> dict[str, Any]:
     if sess is None:
         return out | {"session": None}
     chain = verify_in(db, sess.id)
-    events: dict[str, int] = {}
-    from server.db.models import SessionEvent  # local: only needed here
-
-    for (record,) in db.execute(select(SessionEvent.record).where(SessionEvent.session_id == sess.id)):
-        kind = record.get("kind") or record.get("type") or "event"
-        events[str(kind)] = events.get(str(kind), 0) + 1
+    records = db.execute(select(SessionEvent.record).where(SessionEvent.session_id == sess.id)
+                         .order_by(SessionEvent.seq)).scalars()
+    events = fold_events(records)  # the final state of each engine event
+    by_kind: dict[str, dict[str, Any]] = {}
+    for e in events:
+        k = by_kind.setdefault(e["kind"], {"count": 0, "seconds": 0.0, "severities": {}})
+        k["count"] += 1
+        k["seconds"] = round(k["seconds"] + (e.get("duration") or 0.0), 3)
+        sev = str(e.get("severity"))
+        k["severities"][sev] = k["severities"].get(sev, 0) + 1
     return out | {"session": {
         "id": sess.id, "status": sess.status, "started_at": sess.started_at.isoformat() if sess.started_at else None,
         "ended_at": sess.ended_at.isoformat() if sess.ended_at else None, "integrity_score": sess.integrity_score,
-        "event_count": sess.event_count, "events_by_kind": events, "stream_gaps": sess.stream_gaps or [],
+        "event_count": sess.event_count, "events": len(events), "events_by_kind": by_kind, "stream_gaps": sess.stream_gaps or [],
         "chain": chain.to_dict(), "report": sess.report,
     }}
 
