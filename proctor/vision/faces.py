@@ -12,9 +12,17 @@ Live frames (:class:`FaceAnalyzer`):
    on a square crop of :data:`CROP_SCALE` x its box around it (not the whole frame). In video mode each such face
    keeps its own landmarker in VIDEO mode (tracking: after the first frame it skips its internal detector) and
    a crop window that stays put while the face stays well inside it, so the tracking stays valid. A landmark
-   set that does not fall on its detection box is discarded.
+   set that does not fall on its detection box is discarded. A further face whose landmarks keep failing (a
+   profile the landmarker's own detector cannot find) is retried every :data:`SECONDARY_RETRY` frames only.
+   The Face Landmarker's C result is read with numpy (:func:`_run_landmarker`) rather than as 478 Python objects.
 3. **Head pose** from the landmarks (:mod:`proctor.vision.head_pose`, PnP on MediaPipe's canonical face model)
    and **gaze** from the eye blendshapes (:mod:`proctor.vision.gaze`).
+
+Cost per 640x480 frame on one core (``taskset -c 0``, one face; ``benchmarks/bench_faces.py``): full-range
+detection ~4.5-5 ms + landmarks and blendshapes on the crop ~8 ms + PnP pose 0.1 ms + the rest ~0.3 ms. Each
+further face with landmarks adds ~8 ms. MediaPipe's Tasks API (1.2.3) has no thread setting (``BaseOptions``
+holds only the model and the CPU/GPU delegate): each task object runs a dispatcher thread and two graph
+threads; pinned to one core they take turns (CPU time per frame measured the same pinned or not).
 
 Still photos (:func:`count_faces_in_photo`, enrolment photos and the group-photo benchmark): three detectors
 whose boxes are clustered (overlap or one's centre inside the other):
@@ -55,6 +63,7 @@ LANDMARK_MIN_FACE_PX = 40  # faces smaller than this (box short side, px) get no
 CROP_SCALE = 2.0  # the landmarker sees a square crop this many box sides wide around the face
 WINDOW_KEEP_OFFSET = 0.15  # keep a crop window while the box centre is within this share of its side from its centre
 WINDOW_KEEP_RATIO = (0.33, 0.7)  # ... and the box side is within this share of the window side
+SECONDARY_RETRY = 4  # a non-largest face whose landmarks failed twice running is retried every 4th frame
 CONTAINED = 0.6  # a box with this share of its area inside a larger box is the same face
 MATCH_MARGIN = 0.25  # landmarks' centre must lie in the detection box grown by this share of its side
 
@@ -240,6 +249,7 @@ class _Slot:
 
     landmarker: Any
     window: tuple[float, float, float] | None = None  # centre x, centre y, side
+    misses: int = 0  # consecutive frames without landmarks for the face in this window
 
     def holds(self, box: FaceBox) -> bool:
         if self.window is None:
@@ -289,8 +299,14 @@ class FaceAnalyzer:
         faces = [FaceObservation(box=b) for b in _dedupe(boxes)]
         wanted = [f for f in faces[: self._max_landmarks] if f.box.side >= LANDMARK_MIN_FACE_PX]
         if self.video:
-            for face, slot in self._assign_slots(wanted):
-                self._measure(face, rgb, slot.landmarker, slot.window, ts)
+            for rank, (face, slot) in enumerate(self._assign_slots(wanted)):
+                # a further face the landmarker keeps missing (a profile, a blurred face) is retried every
+                # SECONDARY_RETRY frames only; the largest face is tried on every frame
+                if rank > 0 and slot.misses >= 2 and slot.misses % SECONDARY_RETRY:
+                    slot.misses += 1
+                    continue
+                found = self._measure(face, rgb, slot.landmarker, slot.window, ts)
+                slot.misses = 0 if found else slot.misses + 1
         else:
             for face in wanted:
                 if self._image_landmarker is None:
@@ -328,9 +344,12 @@ class FaceAnalyzer:
         for face in pending:
             slot = free.pop(0)
             slot.window = _window_for(face.box)
+            slot.misses = 0
             pairs.append((face, slot))
         for slot in free:
             slot.window = None
+            slot.misses = 0
+        pairs.sort(key=lambda p: wanted.index(p[0]))  # largest face first
         return pairs
 
     def _measure(self, face: FaceObservation, rgb: np.ndarray, landmarker, window, ts: int | None) -> bool:
