@@ -16,12 +16,12 @@ from typing import Any, Callable
 from fastapi import APIRouter, Request, UploadFile
 from sqlalchemy import select
 
-from server.api.deps import Caller
 from server.api.errors import ApiError
 from server.db.engine import transaction
 from server.db.models import IdentityEnrolment
 from server.domain.enums import Role
 from server.live.hub import LiveError
+from server.live.routes import Caller
 
 router = APIRouter(prefix="/api/live", tags=["live"])
 

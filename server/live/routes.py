@@ -17,14 +17,27 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastapi import APIRouter, Request
+from typing import Annotated
 
-from server.api.deps import Caller
+from fastapi import APIRouter, Depends, Request
+
+from server.api.deps import get_principal
 from server.api.errors import ApiError
+from server.auth.principal import Principal
 from server.domain.enums import Role
 from server.live.hub import LiveError, LiveHub
 
 router = APIRouter(prefix="/api/live", tags=["live"])
+
+
+def live_caller(request: Request) -> Principal:
+    """Who is calling, looked up in a short transaction of its own: live requests wait on media and workers, so
+    they must not hold the request-wide transaction (on SQLite a POST's holds the write lock)."""
+    with request.app.state.session_factory() as db, db.begin():
+        return get_principal(request, db)
+
+
+Caller = Annotated[Principal, Depends(live_caller)]
 
 
 def _hub(request: Request) -> LiveHub:

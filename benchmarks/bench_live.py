@@ -1,0 +1,233 @@
+"""How many concurrent live sessions one server sustains on this machine, with full analysis.
+
+Real aiortc clients (tests/live/rtc_client.py) send a shared clip as camera video (VP8 640x480, 15 fps, encoded
+once and sent by every client, as a browser sends its encoder's output) and microphone audio (Opus), to the
+live server (its own process with its analysis worker processes, default one per core), all inside a
+loopback-only network namespace (needs root). For each number of sessions it prints:
+
+- analysed frames per second per session (min / median), frames skipped,
+- the 95th percentile delay from a frame's arrival to its analysis result, and to its events being stored,
+- CPU of the server (process + workers, in cores and per session), of the clients, and memory (PSS) per session.
+
+A level is *sustained* when every session gets >= 5 analysed frames per second and both p95 delays are under 1 s.
+
+    .venv/bin/python benchmarks/bench_live.py --sessions 4,8,12,16 --seconds 30
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+DATA = Path(os.environ.get("PROCTOR_DATA", ROOT.parent / "shared" / "data"))
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+# ---- /proc figures ---------------------------------------------------------------------------------------
+def _children(pid: int) -> list[int]:
+    out = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            out += [int(x) for x in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return out
+
+
+def process_tree(pid: int) -> list[int]:
+    tree, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        tree.append(p)
+        todo += _children(p)
+    return tree
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    total = 0
+    for p in pids:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime + stime
+        except OSError:
+            pass
+    return total / TICK
+
+
+def pss_mb(pids: list[int]) -> float:
+    total = 0
+    for p in pids:
+        try:
+            for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total / 1024
+
+
+def self_cpu() -> float:
+    t = os.times()
+    return t.user + t.system
+
+
+# ---- the server process ----------------------------------------------------------------------------------
+def serve(data_dir: str, port: int, workers: int) -> None:
+    import uvicorn
+    from fastapi import FastAPI
+
+    from server.api import errors
+    from server.db.engine import make_engine, make_sessionmaker
+    from server.live.app import install_live
+    from server.settings import ServerSettings
+    from server.storage import build_stores
+
+    settings = ServerSettings(data_dir=Path(data_dir), live_ice_loopback=True, live_workers=workers,
+                              log_level="WARNING", webhooks_enabled=False)
+    factory = make_sessionmaker(make_engine(settings.resolved_database_url()))
+    app = FastAPI()
+    app.state.settings, app.state.session_factory = settings, factory
+    app.state.stores = build_stores(settings, factory)
+    errors.install(app)
+    install_live(app, settings, app.state.stores)
+    uvicorn.run(app, host="127.0.0.1", port=port, loop="asyncio", log_level="warning", lifespan="on")
+
+
+# ---- one level ---------------------------------------------------------------------------------------------
+async def run_level(n: int, clip, args) -> dict:
+    import httpx
+
+    from tests.live.rtc_client import LiveClient
+    from tests.live.world import make_world
+
+    tmp = Path(tempfile.mkdtemp(prefix=f"bench-live-{n}-"))
+    world = make_world(tmp, n_sessions=n)
+    names = list(world.sessions)[:n]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([sys.executable, __file__, "--serve", str(tmp), str(port), str(args.workers)],
+                              stdout=subprocess.DEVNULL, stderr=open(tmp / "server.log", "w"))
+    base = f"http://127.0.0.1:{port}"
+    clients: list[LiveClient] = []
+    try:
+        async with httpx.AsyncClient() as http:
+            for _ in range(200):
+                try:
+                    if (await http.get(f"{base}/api/live/config")).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                await asyncio.sleep(0.1)
+        for name in names:
+            c = LiveClient(base, world.tokens[name], world.sessions[name], clip)
+            await c.connect(timeout=60)
+            clients.append(c)
+        await asyncio.sleep(args.warmup)
+        pids = process_tree(server.pid)
+        t0, cpu0, me0 = time.monotonic(), cpu_seconds(pids), self_cpu()
+        before = [await c.stats() for c in clients]
+        await asyncio.sleep(args.seconds)
+        t1 = time.monotonic()
+        pids = process_tree(server.pid)
+        cpu1, me1, mem = cpu_seconds(pids), self_cpu(), pss_mb(pids)
+        after = []
+        async with httpx.AsyncClient(timeout=30) as http:
+            for c in clients:
+                r = await http.get(f"{base}/api/live/sessions/{c.session_id}/stats",
+                                   params={"since": t0, "samples": "true"},
+                                   headers={"Authorization": f"Bearer {c.token}"})
+                after.append(r.json())
+    finally:
+        for c in clients:
+            await c.drop()
+        server.send_signal(signal.SIGINT)
+        try:
+            server.wait(20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    dt = t1 - t0
+    c = lambda st, key: st.get("counters", {}).get(key, 0)  # noqa: E731
+    fps = [(c(a, "analysed") - c(b, "analysed")) / dt for a, b in zip(after, before)]
+    recv = [(c(a, "video_received") - c(b, "video_received")) / dt for a, b in zip(after, before)]
+    behind = sum(c(a, "skipped_behind") - c(b, "skipped_behind") for a, b in zip(after, before))
+    frame_lat = sorted(v for a in after for v in a["frame_latency_samples"])
+    event_lat = sorted(v for a in after for v in a["event_latency_samples"])
+    p95 = lambda xs: xs[min(len(xs) - 1, int(0.95 * (len(xs) - 1) + 0.5))] if xs else None  # noqa: E731
+    server_cores = (cpu1 - cpu0) / dt
+    out = {
+        "sessions": n, "seconds": round(dt, 1), "workers": args.workers or os.cpu_count(),
+        "fps_min": round(min(fps), 2), "fps_median": round(statistics.median(fps), 2),
+        "received_fps_median": round(statistics.median(recv), 2), "skipped_behind": behind,
+        "frame_p95_s": p95(frame_lat), "event_p95_s": p95(event_lat), "events_timed": len(event_lat),
+        "server_cpu_cores": round(server_cores, 2), "server_cpu_per_session": round(server_cores / n, 3),
+        "client_cpu_cores": round((me1 - me0) / dt, 2), "server_pss_mb": round(mem), "pss_per_session_mb": round(mem / n, 1),
+    }
+    d = lambda key: sum(c(a, key) - c(b, key) for a, b in zip(after, before))  # noqa: E731
+    analysed = max(1, d("analysed"))
+    out.update({"analyse_wall_ms_per_frame": round(d("analyse_wall_ms") / analysed, 1),
+                "analyse_cpu_ms_per_frame": round(d("analyse_cpu_ms") / analysed, 1),
+                "decode_cpu_ms_per_frame": round(d("decode_cpu_ms") / max(1, d("decoded")), 2),
+                "audio_cpu_ms_per_s": round(d("audio_cpu_ms") / dt / n, 1)})
+    out["sustained"] = bool(out["fps_min"] >= 5.0 * 0.97 and (out["frame_p95_s"] or 9) < 1.0
+                            and (out["event_p95_s"] is None or out["event_p95_s"] < 1.0))
+    return out
+
+
+async def main(args) -> None:
+    from server.live.ice import allow_loopback_candidates
+    from tests.live.rtc_client import encode_clip
+
+    allow_loopback_candidates()  # the clients' side of the loopback namespace
+
+    clip = encode_clip(DATA / args.clip, DATA / args.audio if args.audio else None, seconds=10.0)
+    rows = []
+    for n in [int(x) for x in args.sessions.split(",")]:
+        row = await run_level(n, clip, args)
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+        if not row["sustained"] and args.stop_at_first_failure:
+            break
+    best = max((r["sessions"] for r in rows if r["sustained"]), default=0)
+    print()
+    print(f"{'sessions':>8} {'fps min/med':>12} {'p95 frame':>10} {'p95 event':>10} {'server CPU':>11} "
+          f"{'CPU/session':>12} {'PSS/session':>12} {'client CPU':>11}  sustained")
+    for r in rows:
+        ev = "-" if r["event_p95_s"] is None else f"{r['event_p95_s']:.3f}s"
+        print(f"{r['sessions']:>8} {r['fps_min']:>5.2f}/{r['fps_median']:<6.2f} {r['frame_p95_s'] or 0:>9.3f}s {ev:>10} "
+              f"{r['server_cpu_cores']:>8.2f} c. {r['server_cpu_per_session']:>9.3f} c. {r['pss_per_session_mb']:>9.1f} MB "
+              f"{r['client_cpu_cores']:>8.2f} c.  {'yes' if r['sustained'] else 'NO'}")
+    print(f"\nsustained with full analysis (>= 5 analysed fps per session, p95 < 1 s): {best} sessions "
+          f"on {os.cpu_count()} cores (target: 16)")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--serve":
+        serve(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+        sys.exit(0)
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sessions", default="4,8,12,16", help="comma-separated levels")
+    ap.add_argument("--seconds", type=float, default=30.0, help="measured seconds per level")
+    ap.add_argument("--warmup", type=float, default=10.0)
+    ap.add_argument("--workers", type=int, default=0, help="analysis processes (0: one per core)")
+    ap.add_argument("--clip", default="video/two_people_dinner_640x480.mjpeg")
+    ap.add_argument("--audio", default="audio/speech_conversation_2speakers.wav")
+    ap.add_argument("--stop-at-first-failure", action="store_true")
+    a = ap.parse_args()
+    from tests.live.netns import enter_loopback_netns
+
+    enter_loopback_netns()
+    asyncio.run(main(a))
