@@ -20,16 +20,16 @@ from server.domain.enums import Role
 from server.settings import ServerSettings
 
 
-READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-
 def get_db(request: Request) -> Iterator[Session]:
     """The request's session: committed after the endpoint returns (before the response is sent), rolled back
-    if it raises, so a request writes everything or nothing. On SQLite a writing request takes the write lock
-    up front (BEGIN IMMEDIATE): concurrent writers queue instead of failing when a read turns into a write."""
+    if it raises, so a request writes everything or nothing.
+
+    On SQLite every request takes the write lock up front (BEGIN IMMEDIATE): requests queue (busy timeout)
+    instead of failing when a read turns into a write (a GET may write too: an attempt that ran out of time,
+    an API key's last use). SQLite thus serves one request at a time; PostgreSQL is for more than that."""
     factory = request.app.state.session_factory
     with factory() as db, db.begin():
-        if request.method not in READ_ONLY_METHODS and is_sqlite(db):
+        if is_sqlite(db):
             db.connection(execution_options={"sqlite_immediate": True})
         yield db
 
