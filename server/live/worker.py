@@ -4,8 +4,9 @@ The server's event loop only receives RTP and hands each *encoded* frame (VP8/H2
 session's worker process. A worker holds several sessions; for each one it
 
 1. decodes every video frame (decoders need every frame) but keeps only the newest decoded one,
-2. analyses that newest frame once it is due at ``analysis_fps`` (an older frame that was never analysed because
-   a newer one arrived is counted as ``skipped_behind``; frames between due times as ``skipped_rate``),
+2. analyses the newest frame once analysis is due at ``analysis_fps``; analysis slots that passed while the
+   worker was busy with other sessions are counted as ``skipped_behind`` (0 when it keeps up), the other
+   frames not analysed as ``skipped_rate`` (15 fps in, 5 analysed: two of three),
 3. decodes and analyses all audio (cheap), and raises external (browser/server) events so every event of a
    session gets its id from one rule engine.
 
@@ -95,8 +96,8 @@ class _Session:
     video_mime: str = ""
     audio_decoder: Any = None
     resampler: Any = None
-    pending: _Pending | None = None
-    latest: _Pending | None = None
+    latest: _Pending | None = None  # the newest decoded frame
+    due_since: float | None = None  # time of the first frame that was due since the last analysis
     next_due: float = -1e9
     identity_requests: list[str] = field(default_factory=list)
     counters: dict[str, int] = field(default_factory=lambda: {
@@ -125,7 +126,7 @@ class Worker:
     # -------------------------------------------------------------------------------------------------
     def run(self) -> None:
         while self.running:
-            busy = any(s.pending is not None or s.identity_requests for s in self.sessions.values())
+            busy = any(s.due_since is not None or s.identity_requests for s in self.sessions.values())
             try:
                 msg = self.inq.get_nowait() if busy else self.inq.get(timeout=0.5)
             except queue.Empty:
@@ -221,15 +222,16 @@ class Worker:
             s.counters["decode_cpu_ms"] += round((time.thread_time() - c0) * 1000)
         for frame in frames:
             s.counters["decoded"] += 1
-            item = _Pending(frame, t, arrival, time.monotonic())
-            s.latest = item
-            if t + DUE_TOLERANCE_S < s.next_due:
-                s.counters["skipped_rate"] += 1
-                continue
-            if s.pending is not None:
-                s.counters["skipped_behind"] += 1
-            s.pending = item
-            s.next_due = max(s.next_due + s.step, t + s.step / 2)
+            s.latest = _Pending(frame, t, arrival, time.monotonic())
+            if s.due_since is None and t + DUE_TOLERANCE_S >= s.next_due:
+                s.due_since = t
+        self._count_skipped(s)
+
+    @staticmethod
+    def _count_skipped(s: _Session) -> None:
+        # every decoded frame that is neither analysed nor missed while the worker was busy was skipped by rate
+        c = s.counters
+        c["skipped_rate"] = c["decoded"] - c["analysed"] - c["skipped_behind"] - (s.due_since is not None)
 
     def _on_audio(self, sid: str, mime: str, packets: list[tuple[bytes, int]], t: float) -> None:
         s = self.sessions.get(sid)
@@ -278,15 +280,22 @@ class Worker:
 
     # -------------------------------------------------------------------------------------------------
     def _analyse_one(self) -> None:
-        """Analyse the newest due frame of the session that has waited longest."""
-        waiting = [s for s in self.sessions.values() if s.pending is not None or (s.identity_requests and s.latest)]
+        """Analyse the newest frame of the session whose analysis has been due longest.
+
+        Slots of ``1 / analysis_fps`` seconds that passed while this session waited are counted in
+        ``skipped_behind``: with enough CPU it stays 0."""
+        waiting = [s for s in self.sessions.values() if s.latest is not None
+                   and (s.due_since is not None or s.identity_requests)]
         if not waiting:
             return
-        s = min(waiting, key=lambda x: (x.pending or x.latest).arrival)
-        if s.identity_requests and s.latest is not None:
+        s = min(waiting, key=lambda x: x.due_since if x.due_since is not None else x.latest.t)
+        if s.identity_requests:
             self._identity(s)
             return
-        item, s.pending = s.pending, None
+        item = s.latest
+        s.counters["skipped_behind"] += int((item.t - s.due_since + DUE_TOLERANCE_S) // s.step)
+        s.due_since = None
+        s.next_due = item.t + s.step
         start, c0 = time.monotonic(), time.process_time()
         try:
             rgb = item.frame.to_ndarray(format="rgb24")
@@ -297,6 +306,7 @@ class Worker:
             return
         done = time.monotonic()
         s.counters["analysed"] += 1
+        self._count_skipped(s)
         s.counters["analyse_cpu_ms"] += round((time.process_time() - c0) * 1000)  # with the engine's own threads
         s.counters["analyse_wall_ms"] += round((done - start) * 1000)
         faces = getattr(result.signals, "faces", None)

@@ -1,0 +1,152 @@
+"""Unit tests of the live plumbing that need no network: the data channel protocol, the segment recorder,
+the worker's newest-frame policy, the page's texts in three languages."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from server.live import protocol
+from server.live.worker import Worker
+from server.recording import SegmentRecorder, is_vp8_keyframe
+
+WEB = Path(__file__).resolve().parents[2] / "web_client" / "student"
+
+
+# ---- protocol ------------------------------------------------------------------------------------------
+def test_client_messages_parse():
+    m = protocol.parse_client_message('{"type":"browser_signal","kind":"tab_switch","phase":"start","details":{"via":"blur"}}')
+    assert (m.kind, m.phase, m.details) == ("tab_switch", "start", {"via": "blur"})
+    assert protocol.parse_client_message(b'{"type":"room_scan","phase":"end"}').phase == "end"
+    assert protocol.parse_client_message('{"type":"step","step":"room_scan"}').step == "room_scan"
+
+
+@pytest.mark.parametrize("raw", [
+    "{not json", '{"type":"nope"}', '{"type":"browser_signal","kind":"keylogger"}',
+    '{"type":"room_scan","phase":"sideways"}', '{"type":"ping","extra":1}', b"\xff\xfe", "x" * 5000,
+])
+def test_bad_client_messages_are_refused(raw):
+    with pytest.raises(protocol.ProtocolError):
+        protocol.parse_client_message(raw)
+
+
+def test_warnings_have_page_texts_in_three_languages():
+    text = (WEB / "i18n.js").read_text()
+    blocks = dict(re.findall(r"const (en|ru|kk) = \{(.*?)\n\};", text, re.S))
+    keys = {lang: set(re.findall(r'"([a-z_]+\.[a-z_.]+)":', body)) for lang, body in blocks.items()}
+    assert set(blocks) == {"en", "ru", "kk"}
+    assert keys["en"] == keys["ru"] == keys["kk"], (keys["en"] ^ keys["ru"], keys["en"] ^ keys["kk"])
+    for kind in protocol.WARNING_TEXT:
+        assert f"warning.{kind}" in keys["en"]
+    used = set(re.findall(r'data-i18n(?:-label)?="([^"]+)"', (WEB / "index.html").read_text()))
+    used |= set(re.findall(r'"((?:identity|room|exam|conn|devices|signin|consent)\.[a-z_.]+)"', (WEB / "app.js").read_text()))
+    assert used <= keys["en"], used - keys["en"]
+
+
+# ---- recording -----------------------------------------------------------------------------------------
+def _vp8_packets(n: int, gop: int) -> list[bytes]:
+    enc = av.CodecContext.create("libvpx", "w")
+    enc.width, enc.height, enc.pix_fmt, enc.time_base = 320, 240, "yuv420p", Fraction(1, 15)
+    enc.gop_size = gop
+    enc.options = {"deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0"}
+    rng = np.random.default_rng(0)
+    out = []
+    for i in range(n):
+        f = av.VideoFrame.from_ndarray(rng.integers(0, 255, (240, 320, 3), dtype=np.uint8), format="rgb24")
+        f = f.reformat(format="yuv420p")
+        f.pts = i
+        out += [bytes(p) for p in enc.encode(f)]
+    return out + [bytes(p) for p in enc.encode(None)]
+
+
+def test_segments_start_at_keyframes_and_carry_their_sha256():
+    packets = _vp8_packets(60, gop=15)  # 4 s at 15 fps, a keyframe every second
+    stored, asked = [], []
+    rec = SegmentRecorder(stored.append, lambda: asked.append(1), segment_s=1.5, width=320, height=240)
+    for i, data in enumerate(packets[1:]):  # the first keyframe is missing: the recorder waits for one
+        rec.video(data, i / 15.0)
+        rec.audio(b"\xf8\xff\xfe", i / 15.0)  # an Opus packet (TOC + silence)
+    rec.close()
+    assert rec.dropped_before_keyframe == 14 and asked  # it asked the sender for a keyframe
+    assert [s.index for s in stored] == list(range(len(stored))) and len(stored) >= 2
+    for seg in stored:
+        assert seg.sha256 == hashlib.sha256(seg.data).hexdigest()
+        with av.open(io.BytesIO(seg.data)) as c:
+            frames = list(c.decode(video=0))
+            assert len(frames) == seg.video_frames and frames[0].key_frame
+            assert c.streams.audio
+    assert sum(s.video_frames for s in stored) == len(packets) - 1 - 14
+
+
+def test_vp8_keyframe_bit():
+    packets = _vp8_packets(3, gop=30)
+    assert is_vp8_keyframe(packets[0]) and not is_vp8_keyframe(packets[1]) and not is_vp8_keyframe(b"")
+
+
+# ---- worker: newest frame, counted skips ---------------------------------------------------------------
+class FakeQueue(list):
+    def put(self, item):
+        self.append(item)
+
+
+class SlowAnalyzer:
+    """Stands for the engine: counts what it was given."""
+
+    def __init__(self, settings, enrolment):
+        self.times = []
+
+    def process_frame(self, rgb, t):
+        from proctor.pipeline import FrameResult
+        from proctor.signals import FrameSignals
+
+        self.times.append(t)
+        return FrameResult(FrameSignals(t=t, index=len(self.times), width=rgb.shape[1], height=rgb.shape[0]), [])
+
+    def close(self):
+        pass
+
+
+def test_worker_analyses_the_newest_due_frame_and_counts_the_rest(monkeypatch):
+    import server.live.worker as w
+
+    monkeypatch.setattr(w, "load_factory", lambda path: SlowAnalyzer)
+    packets = _vp8_packets(30, gop=30)
+    out = FakeQueue()
+    worker = Worker(None, out)
+    worker._on_open("s1", {"analysis_fps": 5.0}, None, "x:y")
+    # 2 s of video at 15 fps arrive while the worker is busy: all decoded, one analysed at the end
+    for i, data in enumerate(packets):
+        worker._on_video("s1", "video/VP8", data, i * 6000, i / 15.0, time.monotonic())
+    worker._analyse_one()
+    s = worker.sessions["s1"]
+    c = s.counters
+    assert c["decoded"] == 30 and c["analysed"] == 1
+    assert s.analyzer.times == [29 / 15.0]  # the newest frame, not the oldest
+    assert c["analysed"] + c["skipped_rate"] + c["skipped_behind"] == c["decoded"]
+    assert c["skipped_behind"] >= 8  # ~10 due frames at 5 fps, only the newest analysed
+    frame_msgs = [m for m in out if m[0] == "frame"]
+    assert frame_msgs and frame_msgs[0][2]["counters"]["analysed"] == 1
+
+
+def test_worker_keeps_up_at_the_analysis_rate(monkeypatch):
+    import server.live.worker as w
+
+    monkeypatch.setattr(w, "load_factory", lambda path: SlowAnalyzer)
+    packets = _vp8_packets(45, gop=45)
+    worker = Worker(None, FakeQueue())
+    worker._on_open("s1", {"analysis_fps": 5.0}, None, "x:y")
+    for i, data in enumerate(packets):  # one frame at a time, analysed as soon as due
+        worker._on_video("s1", "video/VP8", data, i * 6000, i / 15.0, time.monotonic())
+        worker._analyse_one()
+    c = worker.sessions["s1"].counters
+    assert c["analysed"] == 15 and c["skipped_behind"] == 0  # 3 s at 5 fps
+    assert json.dumps(c)
