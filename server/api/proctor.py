@@ -16,7 +16,7 @@ from server.api.services import attempts as attempt_ops
 from server.api.services import reviews as review_ops
 from server.db.models import Attempt, Course, Exam, ProctoringSession, RecordingSegment, ReviewComment
 from server.domain.attempts import REVIEWABLE
-from server.domain.enums import ReviewDecision, SessionStatus
+from server.domain.enums import AttemptState, ReviewDecision, SessionStatus
 from server.storage.events import list_in, verify_in
 
 router = APIRouter(prefix="/api/proctor", tags=["proctor"])
@@ -103,6 +103,17 @@ def confirm_checks(attempt_id: int, body: ChecksIn, db: DB, me: Proctor) -> dict
         attempt_ops.mark_identity_verified(db, attempt, actor=me.actor, actor_id=me.user_id)
     if body.room_scanned:
         attempt_ops.mark_room_scanned(db, attempt, actor=me.actor, actor_id=me.user_id)
+    return attempt_ops.summary(db, attempt)
+
+
+class ErrorIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=5000)
+
+
+@router.post("/attempts/{attempt_id}/error", summary="Mark a technical failure (the attempt does not count)")
+def mark_error(attempt_id: int, body: ErrorIn, db: DB, me: Proctor) -> dict[str, Any]:
+    attempt = access.college_attempt(db, me, attempt_id)
+    attempt_ops.transition(db, attempt, AttemptState.error, actor=me.actor, actor_id=me.user_id, reason=body.reason)
     return attempt_ops.summary(db, attempt)
 
 

@@ -201,3 +201,17 @@ def test_concurrent_students_answering_at_once(app, client, world) -> None:
     with world.factory() as db:
         answers = db.query(Answer).filter(Answer.attempt_id.in_(attempts.values())).all()
         assert len(answers) == 6 and {a.response for a in answers} == {1}
+
+
+def test_a_technical_error_ends_the_attempt_without_using_it_up(client, world) -> None:
+    first = _start(client, world)
+    r = client.post(f"/api/proctor/attempts/{first['id']}/error", headers=world.h("proctor"),
+                    json={"reason": "camera driver crashed"})
+    assert r.status_code == 200 and r.json()["state"] == "error"
+    assert r.json()["grade"]["status"] == "withheld"
+    r = client.post(f"/api/proctor/attempts/{first['id']}/error", headers=world.h("proctor"), json={"reason": "again"})
+    assert r.status_code == 409 and r.json()["error"]["details"]["from"] == "error"
+    exams = {e["id"]: e for e in client.get("/api/student/exams", headers=world.h("alice")).json()}
+    assert exams[world.exam_id]["attempts_used"] == 0
+    second = _start(client, world)
+    assert second["id"] != first["id"] and second["number"] == 2

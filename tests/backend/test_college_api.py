@@ -65,11 +65,10 @@ def test_people_enrolments_exams_and_allowances(client, world) -> None:
     r = client.put(f"/api/v1/exams/{exam['id']}/questions", headers=h, json={"questions": []})
     assert r.status_code == 409
     # the proctoring session carries the exam's engine settings
-    with world.factory() as db:
-        from server.storage.sessions import SqlSessionStore
+    from server.storage.sessions import SqlSessionStore
 
-        st = SqlSessionStore(world.factory).get(a["proctoring_session_id"])
-        assert st.settings_overrides == {"looking_away": {"yaw_deg": 35}}
+    st = SqlSessionStore(world.factory).get(a["proctoring_session_id"])
+    assert st.settings_overrides == {"looking_away": {"yaw_deg": 35}}
 
 
 def test_attestation_must_be_proctored_and_bad_input_is_explained(client, world) -> None:

@@ -52,16 +52,16 @@ def question_specs(exam: Exam) -> list[grading.QuestionSpec]:
 
 
 def regrade(db: Session, attempt: Attempt) -> grading.GradeResult:
+    specs = question_specs(attempt.exam)
     answers = {a.question_id: a for a in attempt.answers}
     result = grading.grade(
-        question_specs(attempt.exam),
+        specs,
         {qid: a.response for qid, a in answers.items()},
         {qid: a.manual_points for qid, a in answers.items() if a.manual_points is not None},
     )
-    for qid, a in answers.items():
-        spec = next((q for q in question_specs(attempt.exam) if q.id == qid), None)
-        if spec is not None:
-            a.auto_points = grading.auto_points(spec, a.response)
+    for spec in specs:
+        if spec.id in answers:
+            answers[spec.id].auto_points = grading.auto_points(spec, answers[spec.id].response)
     attempt.score, attempt.max_score, attempt.needs_manual_grading = result.score, result.max_score, result.needs_manual
     return result
 
