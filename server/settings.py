@@ -49,7 +49,7 @@ class ServerSettings(BaseSettings):
     webhook_backoff_max_s: float = 3600.0
     webhook_poll_interval_s: float = 2.0
     webhook_user_agent: str = "proctor-webhooks/0.1"
-    webhook_allow_private_targets: bool = True  # set False in production to refuse loopback/private URLs
+    webhook_allow_private_targets: bool = False  # True lets webhooks go to loopback/private or plain-http URLs (dev, tests)
 
     # --- live exams (added by the live-exam work) ----------------------------------------------------
     # (keep live-exam fields in this section)

@@ -115,7 +115,8 @@ def factory(engine: Engine) -> sessionmaker[Session]:
 @pytest.fixture
 def settings(db_url: str, tmp_path: Path) -> ServerSettings:
     return ServerSettings(database_url=db_url, data_dir=tmp_path / "data", seed_demo=False, webhooks_enabled=False,
-                          auto_migrate=False, log_json=True, public_url="http://lms.test")
+                          auto_migrate=False, log_json=True, public_url="http://lms.test",
+                          webhook_allow_private_targets=True)
 
 
 @pytest.fixture

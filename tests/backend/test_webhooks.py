@@ -222,3 +222,22 @@ def test_webhook_urls_are_checked(client, world) -> None:
     r = client.post("/api/v1/webhooks", headers=world.h("api"), json={"url": "https://example.org/x",
                                                                        "events": ["attempt.deleted"]})
     assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "body.events.0"
+
+
+def test_private_targets_refused_unless_allowed(tmp_path, db_url) -> None:
+    from fastapi.testclient import TestClient
+
+    from server.app import create_app
+    from server.settings import ServerSettings
+
+    from .conftest import build_world
+
+    app = create_app(ServerSettings(database_url=db_url, data_dir=tmp_path / "d", seed_demo=False,
+                                    webhooks_enabled=False, auto_migrate=False))
+    world = build_world(app.state.session_factory)
+    with TestClient(app) as c:
+        for url in ("http://127.0.0.1:9/x", "https://localhost/x", "https://10.1.2.3/x", "http://example.org/x"):
+            r = c.post("/api/v1/webhooks", headers=world.h("api"), json={"url": url})
+            assert r.status_code == 422, url
+        assert c.post("/api/v1/webhooks", headers=world.h("api"),
+                      json={"url": "https://lms.college.example/hooks"}).status_code == 201
