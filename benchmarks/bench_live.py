@@ -214,6 +214,87 @@ async def main(args) -> None:
           f"on {os.cpu_count()} cores (target: 16)")
 
 
+# ---- what storing a recording costs ----------------------------------------------------------------------
+def recording_cost(args) -> None:
+    """CPU per second of recorded 640x480 15 fps video (+ Opus audio) for three designs, on one core."""
+    import hashlib
+    from fractions import Fraction
+
+    import av
+
+    from server.recording import SegmentRecorder
+    from tests.live.rtc_client import encode_clip
+
+    clip = encode_clip(DATA / args.clip, DATA / args.audio if args.audio else None, seconds=10.0)
+    seconds = len(clip.video) / clip.fps
+    reps = 3
+
+    # (a) this server: remux the packets as received into WebM segments, sha256, no decode/encode
+    def remux() -> float:
+        stored = []
+        rec = SegmentRecorder(stored.append, lambda: None, segment_s=10.0)
+        c0 = time.process_time()
+        a = 0
+        for i, (data, _key) in enumerate(clip.video):
+            t = i / clip.fps
+            rec.video(data, t)
+            while a < len(clip.audio) and a * 0.02 <= t:
+                rec.audio(clip.audio[a], a * 0.02)
+                a += 1
+        rec.close()
+        return time.process_time() - c0
+
+    # (b) server-side transcoding: decode what arrives and encode it again (VP8 realtime / H.264 ultrafast)
+    def transcode(codec: str) -> float:
+        dec = av.CodecContext.create("libvpx", "r")
+        enc = av.CodecContext.create(codec, "w")
+        enc.width, enc.height, enc.pix_fmt, enc.time_base = 640, 480, "yuv420p", Fraction(1, 15)
+        enc.bit_rate = 700_000
+        enc.options = {"deadline": "realtime", "cpu-used": "8"} if codec == "libvpx" else {"preset": "ultrafast"}
+        c0 = time.process_time()
+        n = 0
+        for data, _key in clip.video:
+            for frame in dec.decode(av.Packet(data)):
+                frame.pts = n
+                n += 1
+                for p in enc.encode(frame):
+                    hashlib.sha256(bytes(p))
+        for p in enc.encode(None):
+            pass
+        return time.process_time() - c0
+
+    def decode_only() -> float:
+        dec = av.CodecContext.create("libvpx", "r")
+        c0 = time.process_time()
+        for data, _key in clip.video:
+            dec.decode(av.Packet(data))
+        return time.process_time() - c0
+
+    # (c) browser-side recording (MediaRecorder) uploaded in chunks: the server only hashes and writes
+    def upload_only() -> float:
+        blob = b"".join(d for d, _ in clip.video) + b"".join(clip.audio)
+        c0 = time.process_time()
+        with tempfile.TemporaryDirectory() as tmp:
+            Path(tmp, "seg.webm").write_bytes(blob)
+            hashlib.sha256(blob).hexdigest()
+        return time.process_time() - c0
+
+    rows = [
+        ("server remux of received packets (this design)", min(remux() for _ in range(reps))),
+        ("server transcode, VP8 realtime (decode + encode)", min(transcode("libvpx") for _ in range(reps))),
+        ("server transcode, H.264 ultrafast (decode + encode)", min(transcode("libx264") for _ in range(reps))),
+        ("  of which the decode alone (the analysis decodes anyway)", min(decode_only() for _ in range(reps))),
+        ("browser MediaRecorder upload: server hash + write only", min(upload_only() for _ in range(reps))),
+    ]
+    kbps = 8 * sum(len(d) for d, _ in clip.video) / seconds / 1000
+    print(f"recording cost per second of 640x480 {clip.fps:.0f} fps video ({kbps:.0f} kbit/s VP8) + Opus, one core:")
+    for name, cpu in rows:
+        per_s = cpu / seconds * 1000
+        print(f"  {name:<58} {per_s:7.2f} ms CPU/s  ({per_s / 10:5.2f}% of a core; x16 sessions: {per_s * 16 / 1000:.2f} cores)")
+    print("  (a browser-side recording costs the student's machine a second VP8 encoder, about the transcode's\n"
+          "   encode share above, and the upload bandwidth again; a closed tab loses the chunk not yet sent)")
+
+
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--serve":
         serve(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
@@ -226,7 +307,11 @@ if __name__ == "__main__":
     ap.add_argument("--clip", default="video/two_people_dinner_640x480.mjpeg")
     ap.add_argument("--audio", default="audio/speech_conversation_2speakers.wav")
     ap.add_argument("--stop-at-first-failure", action="store_true")
+    ap.add_argument("--recording-cost", action="store_true", help="measure what storing a recording costs, then stop")
     a = ap.parse_args()
+    if a.recording_cost:
+        recording_cost(a)
+        sys.exit(0)
     from tests.live.netns import enter_loopback_netns
 
     enter_loopback_netns()
