@@ -81,6 +81,21 @@ def include_live_routes(app: FastAPI) -> None:
 
 
 # --- the factory ------------------------------------------------------------------------------------------
+def _install_offline_docs(app: FastAPI) -> None:
+    """The OpenAPI docs page at /docs with Swagger UI's files from the swagger-ui-bundle package (no CDN)."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.staticfiles import StaticFiles
+    from swagger_ui_bundle import swagger_ui_path
+
+    app.mount("/docs-assets", StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> Response:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title=f"{app.title}: API docs",
+                                   swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+                                   swagger_css_url="/docs-assets/swagger-ui.css", swagger_favicon_url="")
+
+
 def create_app(settings: ServerSettings | None = None, *,
                on_startup: list[Callable[[FastAPI], None]] | None = None) -> FastAPI:
     settings = settings or ServerSettings()
@@ -128,10 +143,11 @@ def create_app(settings: ServerSettings | None = None, *,
                     "the digital footprint (xAPI 1.0.3), surveys and signed webhooks. Errors are "
                     "`{\"error\": {\"code\", \"message\", \"details\"}}`.",
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # served below from the swagger-ui-bundle wheel, so the page works with no internet
         redoc_url=None,
         lifespan=lifespan,
     )
+    _install_offline_docs(app)
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = session_factory

@@ -125,6 +125,9 @@ def test_openapi_document_and_docs_page(client) -> None:
         assert p in paths, p
     docs = client.get("/docs")
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
+    assert "cdn." not in docs.text and "/docs-assets/swagger-ui-bundle.js" in docs.text  # works offline
+    js = client.get("/docs-assets/swagger-ui-bundle.js")
+    assert js.status_code == 200 and len(js.content) > 100_000
     assert client.get("/healthz").json() == {"ok": True}
 
 
