@@ -116,6 +116,11 @@ async def run_level(n: int, clip, args) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix=f"bench-live-{n}-"))
     world = make_world(tmp, n_sessions=n)
     names = list(world.sessions)[:n]
+    if args.enrol:  # every student enrolled, so the periodic identity checks run as in a real exam
+        from server.live.enrolment import save_enrolment
+
+        for name in names:
+            save_enrolment(world.session_factory, world.students[name], args.enrolment, [], None)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -138,12 +143,12 @@ async def run_level(n: int, clip, args) -> dict:
             clients.append(c)
         await asyncio.sleep(args.warmup)
         pids = process_tree(server.pid)
-        t0, cpu0, me0 = time.monotonic(), cpu_seconds(pids), self_cpu()
+        t0, cpu0, me0, main0 = time.monotonic(), cpu_seconds(pids), self_cpu(), cpu_seconds([server.pid])
         before = [await c.stats() for c in clients]
         await asyncio.sleep(args.seconds)
         t1 = time.monotonic()
         pids = process_tree(server.pid)
-        cpu1, me1, mem = cpu_seconds(pids), self_cpu(), pss_mb(pids)
+        cpu1, me1, mem, main1 = cpu_seconds(pids), self_cpu(), pss_mb(pids), cpu_seconds([server.pid])
         after = []
         async with httpx.AsyncClient(timeout=30) as http:
             for c in clients:
@@ -173,12 +178,13 @@ async def run_level(n: int, clip, args) -> dict:
         "fps_min": round(min(fps), 2), "fps_median": round(statistics.median(fps), 2),
         "received_fps_median": round(statistics.median(recv), 2), "skipped_behind": behind,
         "frame_p95_s": p95(frame_lat), "event_p95_s": p95(event_lat), "events_timed": len(event_lat),
-        "server_cpu_cores": round(server_cores, 2), "server_cpu_per_session": round(server_cores / n, 3),
+        "server_cpu_cores": round(server_cores, 2), "event_loop_process_cpu_cores": round((main1 - main0) / dt, 2), "server_cpu_per_session": round(server_cores / n, 3),
         "client_cpu_cores": round((me1 - me0) / dt, 2), "server_pss_mb": round(mem), "pss_per_session_mb": round(mem / n, 1),
     }
     d = lambda key: sum(c(a, key) - c(b, key) for a, b in zip(after, before))  # noqa: E731
     analysed = max(1, d("analysed"))
-    out.update({"analyse_wall_ms_per_frame": round(d("analyse_wall_ms") / analysed, 1),
+    out.update({"identity_checks_per_session_min": round(d("engine_identity_checks") / n / (dt / 60), 1),
+                "analyse_wall_ms_per_frame": round(d("analyse_wall_ms") / analysed, 1),
                 "analyse_cpu_ms_per_frame": round(d("analyse_cpu_ms") / analysed, 1),
                 "decode_cpu_ms_per_frame": round(d("decode_cpu_ms") / max(1, d("decoded")), 2),
                 "audio_cpu_ms_per_s": round(d("audio_cpu_ms") / dt / n, 1)})
@@ -194,6 +200,10 @@ async def main(args) -> None:
     allow_loopback_candidates()  # the clients' side of the loopback namespace
 
     clip = encode_clip(DATA / args.clip, DATA / args.audio if args.audio else None, seconds=10.0)
+    if args.enrol:
+        from proctor.identity import enrol
+
+        args.enrolment = enrol([DATA / args.enrol]).to_dict()
     rows = []
     for n in [int(x) for x in args.sessions.split(",")]:
         row = await run_level(n, clip, args)
@@ -306,6 +316,8 @@ if __name__ == "__main__":
     ap.add_argument("--workers", type=int, default=0, help="analysis processes (0: one per core)")
     ap.add_argument("--clip", default="video/two_people_dinner_640x480.mjpeg")
     ap.add_argument("--audio", default="audio/speech_conversation_2speakers.wav")
+    ap.add_argument("--enrol", default="faces/tvshow_eddie/01.jpg",
+                    help="enrolment photo of every student (identity checks run every few seconds); '' for none")
     ap.add_argument("--stop-at-first-failure", action="store_true")
     ap.add_argument("--recording-cost", action="store_true", help="measure what storing a recording costs, then stop")
     a = ap.parse_args()

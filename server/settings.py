@@ -64,7 +64,7 @@ class ServerSettings(BaseSettings):
     live_max_body_bytes: int = 65536  # offers and other live requests larger than this get 413
     live_max_photo_bytes: int = 5_000_000  # one enrolment photo
     live_ice_loopback: bool = False  # offer 127.0.0.1 as an ICE candidate (tests, single-machine benchmarks)
-    live_node_id: str | None = None  # default: <hostname>-<pid>
+    live_node_id: str | None = None  # default: <hostname>:<port>
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -27,6 +27,7 @@ from typing import Any, Callable
 
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpReceiver, RTCSessionDescription
 
+from proctor.events import fold_events, severity_for
 from proctor.settings import EngineSettings
 from server.live import protocol
 from server.live.media import request_keyframe, tap_receiver
@@ -42,6 +43,18 @@ AUDIO_BATCH_S = 0.1  # Opus packets go to the worker in batches this long
 HEARTBEAT_S = 5.0
 WATCHDOG_S = 0.5
 LATENCY_SAMPLES = 5000
+
+
+def close_records(open_records: list[dict[str, Any]], t: float, reason: str) -> list[dict[str, Any]]:
+    """Closing records for events whose analyser is gone (a dead worker, a node that went away)."""
+    out = []
+    for rec in open_records:
+        end = max(float(rec["start"]), t)
+        duration = round(end - float(rec["start"]), 3)
+        out.append({**rec, "status": "closed", "end": round(end, 3), "duration": duration,
+                    "severity": severity_for(rec["kind"], duration),
+                    "evidence": {**rec.get("evidence", {}), "closed_by": reason}})
+    return out
 
 
 class LiveError(Exception):
@@ -94,6 +107,7 @@ class LiveSession:
     event_latency: deque = field(default_factory=lambda: deque(maxlen=LATENCY_SAMPLES))
     waiters: dict[str, asyncio.Future] = field(default_factory=dict)
     events_stored: int = 0
+    open_events: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> its "open" record
     kinds_raised: dict[str, int] = field(default_factory=dict)
     analysis_error: str | None = None
     ending: bool = False
@@ -114,7 +128,8 @@ class LiveHub:
         self.engine_settings = engine_settings or EngineSettings()
         self.enrolment_loader = enrolment_loader
         self.attempt_hooks = attempt_hooks
-        self.node_id = settings.live_node_id or f"{socket.gethostname()}-{os.getpid()}"
+        # stable across restarts of this server (so it resumes its own sessions at once), unique per process
+        self.node_id = settings.live_node_id or f"{socket.gethostname()}:{settings.port}"
         self.sessions: dict[str, LiveSession] = {}
         self.pool: AnalysisPool | None = None
         self.db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="live-store")
@@ -214,6 +229,8 @@ class LiveHub:
             s.lost_t = (_epoch(seen) - t0) if seen else 0.0
             s.lost_mono = time.monotonic() - (time.time() - _epoch(seen) if seen else 0.0)
             s.needs_mark_live = True
+        if resumed:  # events the previous analyser left open end where its stream ended
+            await self._db(self._close_dangling, sid, s.lost_t, "analysis_moved")
         first_index = await self._db(self._next_segment_index, sid)
         s.recorder = SegmentRecorder(lambda seg, s=s: self._store_segment(s, seg), lambda s=s: self._keyframe(s),
                                      segment_s=self.settings.live_segment_s, first_index=first_index)
@@ -221,8 +238,12 @@ class LiveHub:
         if self.enrolment_loader is not None:
             enrolment = await self._db(self.enrolment_loader, state)
         self.sessions[sid] = s
-        self.pool.open(sid, s.engine_settings, enrolment)
+        self.pool.open(sid, s.engine_settings, enrolment, resumed=resumed or state.event_count > 0)
         return s
+
+    def _close_dangling(self, sid: str, t: float, reason: str) -> None:
+        dangling = [e for e in fold_events(e["record"] for e in self.stores.events.list(sid)) if e["status"] == "open"]
+        self.stores.events.append_many(sid, close_records(dangling, t, reason))
 
     def _next_segment_index(self, sid: str) -> int:
         return max((seg.index + 1 for seg in self.stores.recordings.list(sid) if seg.kind == "video"), default=0)
@@ -408,6 +429,15 @@ class LiveHub:
             await asyncio.sleep(WATCHDOG_S)
             now = time.monotonic()
             stalled, last = now - last > 2 * WATCHDOG_S, now
+            for sid in self.pool.check() if self.pool is not None else []:
+                s = self.sessions.get(sid)
+                if s is not None:
+                    s.analysis_error = "the analysis worker was restarted"
+                    t = round(s.now_t(), 3)
+                    self._record(s, {"type": "analysis_restarted", "t": t,
+                                     "reason": "the analysis worker process died; a new one took over"})
+                    dangling, s.open_events = list(s.open_events.values()), {}
+                    self._db(self.stores.events.append_many, sid, close_records(dangling, t, "analysis_restarted"))
             if stalled:  # this process was starved: let the media that waited be read before judging
                 continue
             for s in list(self.sessions.values()):
@@ -567,6 +597,8 @@ class LiveHub:
             if fut is not None and not fut.done():
                 fut.set_result(msg[3])
         elif kind == "enrolled":
+            if msg[3] is not None:
+                self.pool.enrolled(sid, msg[3])
             fut = s.waiters.pop(msg[2], None)
             if fut is not None and not fut.done():
                 fut.set_result((msg[3], msg[4]))
@@ -601,6 +633,10 @@ class LiveHub:
                 s.event_latency.append((f.result(), f.result() - arrival))
             for record, _ in records:
                 s.kinds_raised[record["kind"]] = s.kinds_raised.get(record["kind"], 0) + (record["status"] == "open")
+                if record["status"] == "open":
+                    s.open_events[record["id"]] = record
+                else:
+                    s.open_events.pop(record["id"], None)
                 if (record["status"] == "open" or record["source"] == "browser") and \
                         record["kind"] in protocol.WARNING_TEXT:
                     self._send(s, protocol.warning(record["kind"], record["id"]))

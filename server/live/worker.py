@@ -13,7 +13,7 @@ session's worker process. A worker holds several sessions; for each one it
 It sends back each analysed frame's timing and the events (chain records + evidence JPEGs) at once; the server
 stores them. Messages are plain tuples (cheap to pickle):
 
-main -> worker: ``("open", sid, settings_dict, enrolment_dict|None, analyzer_factory)``,
+main -> worker: ``("open", sid, settings_dict, enrolment_dict|None, analyzer_factory, id_tag|None)``,
 ``("video", sid, mime, data, rtp_ts, t, arrival_mono)``, ``("audio", sid, mime, [(data, rtp_ts)], t)``,
 ``("enrol", sid, enrolment_dict)``, ``("identity", sid, request_id)``,
 ``("external", sid, request_id, kind, start, end, source, details)``, ``("finish", sid, t_end)``,
@@ -34,6 +34,7 @@ import queue
 import threading
 import time
 import traceback
+import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -73,6 +74,16 @@ def set_enrolment(analyzer: Any, data: dict[str, Any] | None) -> None:
         from proctor.identity import FaceEncoder
 
         analyzer.encoder = FaceEncoder()
+
+
+def tag_event_ids(analyzer: Any, tag: str) -> None:
+    """Make a resumed session's new analyser give event ids that cannot repeat the ones already in its chain
+    (``multiple_faces-1`` becomes ``multiple_faces-1.<tag>``; evidence image names follow the id)."""
+    ids = getattr(getattr(analyzer, "rules", None), "ids", None)
+    if ids is None:
+        return
+    plain = ids.next
+    ids.next = lambda kind: f"{plain(kind)}.{tag}"
 
 
 def _records(events: list[Any]) -> list[tuple[dict[str, Any], dict[str, bytes]]]:
@@ -156,12 +167,15 @@ class Worker:
             self._on_close(s.sid)
         self.running = False
 
-    def _on_open(self, sid: str, settings: dict[str, Any], enrolment: dict[str, Any] | None, factory: str) -> None:
+    def _on_open(self, sid: str, settings: dict[str, Any], enrolment: dict[str, Any] | None, factory: str,
+                 id_tag: str | None = None) -> None:
         if sid in self.sessions:  # a reconnection on the same node: the analysis goes on
             self.outq.put(("opened", sid, None))
             return
         try:
             analyzer = load_factory(factory)(settings, enrolment)
+            if id_tag:
+                tag_event_ids(analyzer, id_tag)
         except Exception as exc:  # noqa: BLE001
             log.exception("worker %d: cannot start the analysis of %s", self.index, sid)
             self.outq.put(("opened", sid, f"{type(exc).__name__}: {exc}"))
@@ -306,6 +320,7 @@ class Worker:
             return
         done = time.monotonic()
         s.counters["analysed"] += 1
+        s.counters["engine_identity_checks"] = int(getattr(s.analyzer, "identity_checks", 0))
         self._count_skipped(s)
         s.counters["analyse_cpu_ms"] += round((time.process_time() - c0) * 1000)  # with the engine's own threads
         s.counters["analyse_wall_ms"] += round((done - start) * 1000)
@@ -371,16 +386,40 @@ class AnalysisPool:
         self.factory = factory
         self.loop = loop or asyncio.get_running_loop()
         self.on_message = on_message
-        ctx = mp.get_context("spawn")
-        self.outq = ctx.Queue()
-        self.inqs = [ctx.Queue() for _ in range(max(1, workers))]
-        self.procs = [ctx.Process(target=worker_main, args=(q, self.outq, i), name=f"proctor-analysis-{i}",
-                                  daemon=True) for i, q in enumerate(self.inqs)]
-        for p in self.procs:
-            p.start()
+        self.ctx = mp.get_context("spawn")
+        self.outq = self.ctx.Queue()
+        self.inqs: list[Any] = [None] * max(1, workers)
+        self.procs: list[Any] = [None] * max(1, workers)
+        for i in range(len(self.procs)):
+            self._spawn(i)
         self.assigned: dict[str, int] = {}
+        self.opened: dict[str, tuple[dict[str, Any], dict[str, Any] | None]] = {}  # to reopen after a crash
+        self.restarts = 0
         self._reader = threading.Thread(target=self._read, name="analysis-results", daemon=True)
         self._reader.start()
+
+    def _spawn(self, i: int) -> None:
+        self.inqs[i] = self.ctx.Queue()
+        self.procs[i] = self.ctx.Process(target=worker_main, args=(self.inqs[i], self.outq, i),
+                                         name=f"proctor-analysis-{i}", daemon=True)
+        self.procs[i].start()
+
+    def check(self) -> list[str]:
+        """Restart dead workers; their sessions are opened again (the analysis goes on from a fresh state).
+        Returns the sessions that lost their analyser."""
+        lost: list[str] = []
+        for i, p in enumerate(self.procs):
+            if p.is_alive():
+                continue
+            log.error("analysis worker %d (pid %s) died with exit code %s: restarting it", i, p.pid, p.exitcode)
+            self.restarts += 1
+            self._spawn(i)
+            for sid, w in self.assigned.items():
+                if w == i and sid in self.opened:
+                    settings, enrolment = self.opened[sid]
+                    self.inqs[i].put(("open", sid, settings, enrolment, self.factory, uuid.uuid4().hex[:6]))
+                    lost.append(sid)
+        return lost
 
     def _read(self) -> None:
         while True:
@@ -406,13 +445,21 @@ class AnalysisPool:
     def send(self, sid: str, msg: tuple) -> None:
         self.inqs[self.worker_of(sid)].put(msg)
 
-    def open(self, sid: str, settings: dict[str, Any], enrolment: dict[str, Any] | None) -> None:
-        self.send(sid, ("open", sid, settings, enrolment, self.factory))
+    def open(self, sid: str, settings: dict[str, Any], enrolment: dict[str, Any] | None, resumed: bool = False) -> None:
+        """Start a session's analysis; ``resumed``: its chain already holds events (ids are tagged apart)."""
+        self.opened[sid] = (settings, enrolment)
+        self.send(sid, ("open", sid, settings, enrolment, self.factory, uuid.uuid4().hex[:6] if resumed else None))
+
+    def enrolled(self, sid: str, enrolment: dict[str, Any]) -> None:
+        """The worker made an enrolment for the session: remember it in case the worker must be restarted."""
+        if sid in self.opened:
+            self.opened[sid] = (self.opened[sid][0], enrolment)
 
     def close_session(self, sid: str) -> None:
         if sid in self.assigned:
             self.send(sid, ("close", sid))
             del self.assigned[sid]
+        self.opened.pop(sid, None)
 
     def pids(self) -> list[int]:
         return [p.pid for p in self.procs if p.pid]

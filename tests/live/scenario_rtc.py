@@ -7,7 +7,10 @@ clients. Writes what it saw to a JSON file; tests/live/test_live_rtc.py checks i
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
+import os
+import signal
 import socket
 import sys
 import time
@@ -74,7 +77,8 @@ async def main(out_dir: Path, video: Path, audio: Path) -> None:
     while not server.started:
         await asyncio.sleep(0.05)
     base = f"http://127.0.0.1:{port}"
-    result: dict = {"session_id": world.sessions["alice"], "db": str(world.settings.resolved_database_url()),
+    sid = world.sessions["alice"]
+    result: dict = {"session_id": sid, "db": str(world.settings.resolved_database_url()),
                     "recordings": str(world.settings.recordings_dir)}
     try:
         clip = encode_clip(video, audio, seconds=8.0)
@@ -110,6 +114,45 @@ async def main(out_dir: Path, video: Path, audio: Path) -> None:
         resumed = await client.wait_for(lambda m: m.get("type") == "exam_state" and m.get("state") == "resumed")
         result["resumed"] = resumed
         await asyncio.sleep(5.0)
+        result["stats_before_crash"] = await client.stats()
+
+        # an analysis worker dies: it is restarted and the session's analysis goes on
+        hub = app.state.live_hub
+        os.kill(hub.pool.procs[hub.pool.worker_of(sid)].pid, signal.SIGKILL)
+        await asyncio.sleep(10.0)
+        result["stats_after_crash"] = await client.stats()
+
+        # this node goes away; another node (same database and storage) takes the session over
+        server.should_exit = True
+        await serve
+        world_b = dataclasses.replace(world, settings=world.settings.model_copy(update={"live_node_id": "node-b"}))
+        app_b = live_app(world_b)
+        app_b.router.lifespan_context = live_lifespan
+        port_b = free_port()
+        server = uvicorn.Server(uvicorn.Config(app_b, host="127.0.0.1", port=port_b, loop="asyncio", lifespan="on",
+                                               log_level="warning"))
+        serve = asyncio.create_task(server.serve())
+        while not server.started:
+            await asyncio.sleep(0.05)
+        base = f"http://127.0.0.1:{port_b}"
+        client.base_url = base
+        await client.drop()
+        client.messages.clear()
+        t_takeover = time.monotonic()
+        refusals = []
+        while True:
+            try:
+                await client.connect()
+                break
+            except RuntimeError as exc:  # 409 while the first node's heartbeat is fresh
+                refusals.append(str(exc)[:120])
+                if time.monotonic() - t_takeover > 40:
+                    raise
+                await asyncio.sleep(1.0)
+        result["takeover"] = {"refusals": refusals, "seconds": time.monotonic() - t_takeover}
+        result["resumed_b"] = await client.wait_for(
+            lambda m: m.get("type") == "exam_state" and m.get("state") == "resumed", timeout=20)
+        await asyncio.sleep(6.0)
         result["stats_before_submit"] = await client.stats()
         client.send({"type": "exam_state", "state": "submitted"})
         result["finished"] = await client.wait_for(

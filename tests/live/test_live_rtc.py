@@ -57,8 +57,15 @@ def test_events_are_chained_and_hold_what_happened(run):
     assert "copy_paste" in kinds
     assert "devtools" in kinds
     lost = [e for e in events if e["kind"] == "stream_lost"]
-    assert len(lost) == 1, lost  # one drop, one gap
-    assert lost[0]["status"] == "closed" and lost[0]["duration"] >= 1.5
+    assert len(lost) == 2, lost  # the drop, and the node that went away
+    assert all(e["status"] == "closed" and e["duration"] >= 1.5 for e in lost)
+    assert all(e["evidence"]["details"]["reconnected"] for e in lost)
+    # ids stay unique across the analysers of one session (worker restart, other node)
+    first = {}
+    for entry in entries:
+        r = entry["record"]
+        if r["type"] == "event":
+            assert first.setdefault(r["id"], (r["kind"], r["start"])) == (r["kind"], r["start"]), r["id"]
     records = [e["record"] for e in entries]
     types = [r["type"] for r in records]
     for needed in ("step", "room_scan", "exam_state", "recording_segment", "analysis_stats"):
@@ -82,9 +89,25 @@ def test_reconnection_resumes_the_session(run):
     result, stores = run
     assert result["stats_during_drop"]["status"] == "stream_lost"
     assert result["resumed"]["gap_s"] >= 1.5
-    assert result["stats_before_submit"]["connections"] == 2
-    assert result["stats_before_submit"]["counters"]["analysed"] > result["stats_before_drop"]["counters"]["analysed"]
+    assert result["stats_before_crash"]["connections"] == 2
+    assert result["stats_before_crash"]["counters"]["analysed"] > result["stats_before_drop"]["counters"]["analysed"]
     assert stores.sessions.get(result["session_id"]).status == "ended"
+
+
+def test_a_dead_worker_is_replaced_and_the_analysis_goes_on(run):
+    result, stores = run
+    after = result["stats_after_crash"]
+    assert after["analysis_error"] == "the analysis worker was restarted"
+    assert after["counters"]["analysed"] >= 5  # the new worker's own count since it took over
+    records = [e["record"]["type"] for e in stores.events.list(result["session_id"])]
+    assert "analysis_restarted" in records
+
+
+def test_another_node_takes_the_session_over_from_the_store(run):
+    result, stores = run
+    assert result["resumed_b"]["gap_s"] >= 1.0
+    assert result["stats_before_submit"]["counters"]["analysed"] >= 10  # node b analyses
+    assert stores.sessions.get(result["session_id"]).node_id == "node-b"
 
 
 def test_live_messages_reach_the_student(run):
