@@ -194,7 +194,7 @@ def test_headpose_sweep_clip_follows_the_labels(data_dir, manifest_files):
             if s["start_s"] + 0.1 <= t < s["end_s"] and faces and faces[0].pose is not None:
                 errs.append(faces[0].pose.yaw - s["pan_deg"])
     assert len(errs) >= 15
-    assert float(np.mean(np.abs(errs))) <= 12.0, errs
+    assert float(np.mean(np.abs(errs))) <= 9.0, errs  # measured 6.7 deg over 17 frames
 
 
 def test_fast_landmark_reading_equals_the_public_api(data_dir):
