@@ -17,6 +17,7 @@ class FaceSettings(BaseModel):
     detector_min_score: float = 0.5  # full-range detector confidence for a face to count
     landmarker_max_faces: int = 2
     min_face_px: int = 24  # a detection smaller than this (box side) is ignored
+    detect_every_n_frames: int = 2  # video: full-range detection on every n-th frame, landmark tracking between
 
 
 class FaceMissingRule(BaseModel):

@@ -228,3 +228,25 @@ def test_gaze_from_blendshapes_directions_and_closed_eyes():
     closed = {"eyeLookDownLeft": 0.9, "eyeLookDownRight": 0.9, "eyeBlinkLeft": 0.8, "eyeBlinkRight": 0.9}
     assert gaze_from_blendshapes(closed, 0.6).off_screen is False
     assert gaze_from_blendshapes(closed, 0.6).vertical < 0
+
+
+def test_tracking_between_detections_matches_detecting_every_frame(data_dir):
+    """detect_every_n_frames=2 (the default) gives the same face counts as detecting on every frame, and a
+    face that disappears is gone on that very frame (a lost track falls back to detection at once)."""
+    from proctor.settings import EngineSettings
+
+    frames = [f for f in iter_video_frames(data_dir / "video/two_people_dinner_640x480.mjpeg", fps=5)]
+    counts = {}
+    for n in (1, 2):
+        s = EngineSettings().with_overrides({"faces": {"detect_every_n_frames": n}})
+        with FaceAnalyzer(s) as fa:
+            counts[n] = [len(fa.analyze(f.rgb, int(f.t * 1000))) for f in frames]
+    same = sum(a == b for a, b in zip(counts[1], counts[2]))
+    assert same >= 0.95 * len(frames), (counts[1], counts[2])
+
+    webcam = [f for f in iter_video_frames(data_dir / "video/webcam_glasses_man_640x480.mjpeg", fps=5)][:3]  # frame 3 (the covered one) is a tracking frame
+    with FaceAnalyzer() as fa:
+        for f in webcam:
+            assert len(fa.analyze(f.rgb, int(f.t * 1000))) == 1
+        covered = np.zeros_like(webcam[0].rgb)  # the student leaves / covers the camera right after a detection
+        assert fa.analyze(covered, 1000) == []

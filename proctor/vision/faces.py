@@ -18,6 +18,13 @@ Live frames (:class:`FaceAnalyzer`):
 3. **Head pose** from the landmarks (:mod:`proctor.vision.head_pose`, PnP on MediaPipe's canonical face model)
    and **gaze** from the eye blendshapes (:mod:`proctor.vision.gaze`).
 
+In video mode the detector runs on every ``settings.faces.detect_every_n_frames``-th frame (default 2); on the
+frames between, each face that has landmarks is followed by its own landmarker (its box moves with its landmarks)
+and the faces without landmarks are carried over from the last detection. A tracked face that is lost, or leaves
+its crop window, makes that frame a detection frame at once, so a face leaving is seen on the frame it leaves; a
+new face entering is found at the next detection (0.2 s later at 5 analysed frames per second, well inside the
+1 s a ``multiple_faces`` event needs).
+
 Cost per 640x480 frame on one core (``taskset -c 0``, one face; ``benchmarks/bench_faces.py``): full-range
 detection ~4.5-5 ms + landmarks and blendshapes on the crop ~8 ms + PnP pose 0.1 ms + the rest ~0.3 ms. Each
 further face with landmarks adds ~8 ms. MediaPipe's Tasks API (1.2.3) has no thread setting (``BaseOptions``
@@ -250,6 +257,13 @@ class _Slot:
     landmarker: Any
     window: tuple[float, float, float] | None = None  # centre x, centre y, side
     misses: int = 0  # consecutive frames without landmarks for the face in this window
+    anchor: tuple[float, float] | None = None  # landmark centre (px) when the face was last measured
+    last_ts: int = -1  # the landmarker's last timestamp (VIDEO mode needs them rising per landmarker)
+
+    def ts(self, ts: int) -> int:
+        """A rising timestamp for this slot's landmarker (a frame may call it twice: track, then detect)."""
+        self.last_ts = max(int(ts), self.last_ts + 1)
+        return self.last_ts
 
     def holds(self, box: FaceBox) -> bool:
         if self.window is None:
@@ -282,6 +296,12 @@ class FaceAnalyzer:
         self._image_landmarker = None
         self._last_ts: int | None = None
         self._closed = False
+        # video: the detector runs every ``detect_every_n_frames`` frames; between, measured faces are tracked
+        # by their landmarkers and the others carried over from the last detection
+        self._detect_every = max(1, int(fs.detect_every_n_frames)) if self.video else 1
+        self._since_detect = 0
+        self._tracked: list[tuple[_Slot, FaceBox]] = []
+        self._carried: list[FaceBox] = []
 
     # ------------------------------------------------------------------------------------------------------
     def analyze(self, rgb: np.ndarray, timestamp_ms: int | None = None) -> list[FaceObservation]:
@@ -290,6 +310,12 @@ class FaceAnalyzer:
             raise RuntimeError("FaceAnalyzer is closed")
         rgb = check_rgb(rgb)
         ts = self._timestamp(timestamp_ms) if self.video else 0
+        if self.video and self._since_detect + 1 < self._detect_every and self._tracked:
+            tracked = self._track(rgb, ts)
+            if tracked is not None:
+                self._since_detect += 1
+                return tracked
+        self._since_detect = 0
         h, w = rgb.shape[:2]
         boxes = []
         for b in _detections(self._detector, rgb):
@@ -299,14 +325,20 @@ class FaceAnalyzer:
         faces = [FaceObservation(box=b) for b in _dedupe(boxes)]
         wanted = [f for f in faces[: self._max_landmarks] if f.box.side >= LANDMARK_MIN_FACE_PX]
         if self.video:
+            self._tracked = []
             for rank, (face, slot) in enumerate(self._assign_slots(wanted)):
                 # a further face the landmarker keeps missing (a profile, a blurred face) is retried every
                 # SECONDARY_RETRY frames only; the largest face is tried on every frame
                 if rank > 0 and slot.misses >= 2 and slot.misses % SECONDARY_RETRY:
                     slot.misses += 1
                     continue
-                found = self._measure(face, rgb, slot.landmarker, slot.window, ts)
+                found = self._measure(face, rgb, slot.landmarker, slot.window, slot.ts(ts))
                 slot.misses = 0 if found else slot.misses + 1
+                if found:
+                    slot.anchor = _landmark_centre(face, w, h)
+                    self._tracked.append((slot, face.box))
+            tracked = {id(b) for _, b in self._tracked}
+            self._carried = [f.box for f in faces if id(f.box) not in tracked]
         else:
             for face in wanted:
                 if self._image_landmarker is None:
@@ -315,6 +347,30 @@ class FaceAnalyzer:
                     # stills: when the crop gives nothing, the whole image (the landmarker's own detector)
                     h, w = rgb.shape[:2]
                     self._measure(face, rgb, self._image_landmarker, (w / 2, h / 2, max(w, h)), None)
+        return faces
+
+    def _track(self, rgb: np.ndarray, ts: int) -> list[FaceObservation] | None:
+        """A frame between detections: each measured face is followed by its landmarker (its box moves with
+        the landmarks), the others are carried over. ``None`` when a tracked face is lost: detect instead."""
+        h, w = rgb.shape[:2]
+        faces: list[FaceObservation] = []
+        moved: list[tuple[_Slot, FaceBox]] = []
+        for slot, prev in self._tracked:
+            face = FaceObservation(box=prev)
+            if slot.anchor is None or not self._measure(face, rgb, slot.landmarker, slot.window, slot.ts(ts)):
+                return None
+            cx, cy = _landmark_centre(face, w, h)
+            box = _clip(FaceBox(prev.x + cx - slot.anchor[0], prev.y + cy - slot.anchor[1], prev.w, prev.h,
+                                prev.score), w, h)
+            if box is None or not slot.holds(box):
+                return None
+            face.box = box
+            slot.anchor = (cx, cy)
+            moved.append((slot, box))
+            faces.append(face)
+        self._tracked = moved
+        faces += [FaceObservation(box=b) for b in self._carried]
+        faces.sort(key=lambda f: f.box.area, reverse=True)
         return faces
 
     def _timestamp(self, timestamp_ms: int | None) -> int:
@@ -402,6 +458,11 @@ class FaceAnalyzer:
             self.close()
         except Exception:
             pass
+
+
+def _landmark_centre(face: FaceObservation, w: int, h: int) -> tuple[float, float]:
+    pts = face.landmarks[:468, :2]
+    return (float((pts[:, 0].min() + pts[:, 0].max()) / 2 * w), float((pts[:, 1].min() + pts[:, 1].max()) / 2 * h))
 
 
 def _window_for(box: FaceBox, scale: float = CROP_SCALE) -> tuple[float, float, float]:
