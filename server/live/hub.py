@@ -98,7 +98,6 @@ class LiveSession:
     last_media_t: float | None = None
     lost_t: float | None = None  # session time the stream was lost (None while it flows)
     lost_mono: float | None = None
-    needs_mark_live: bool = False
     open_signals: dict[str, float] = field(default_factory=dict)
     counters: dict[str, int] = field(default_factory=dict)
     # (monotonic time, seconds) samples: a frame's arrival -> its analysis result back in this process, and
@@ -112,6 +111,8 @@ class LiveSession:
     analysis_error: str | None = None
     ending: bool = False
     connections: int = 0
+    created_mono: float = field(default_factory=time.monotonic)
+    video_frames_in: int = 0  # encoded video frames taken off the connection (counted here, not in the worker)
 
     def now_t(self) -> float:
         return time.time() - self.t0
@@ -193,14 +194,15 @@ class LiveHub:
                 await self._drop_connection(s, "replaced by a new connection")
             pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
             try:
-                answer = await self._negotiate(s, pc, sdp)
-            except LiveError:
-                await pc.close()
-                raise
+                return await self._negotiate(s, pc, sdp)
             except Exception as exc:  # noqa: BLE001 - aiortc raises many kinds on bad SDP
+                if s.pc is pc:
+                    s.pc = None
+                    s.generation += 1
                 await pc.close()
+                if isinstance(exc, LiveError):
+                    raise
                 raise LiveError(400, "malformed_sdp", f"the offer could not be used: {exc}") from exc
-            return answer
 
     async def _session_for(self, sid: str) -> LiveSession:
         state = await self._db(self.stores.sessions.get, sid)  # again: it may have changed while we waited
@@ -224,12 +226,13 @@ class LiveHub:
         overrides = state.settings_overrides or {}
         engine = self.engine_settings.with_overrides(overrides) if overrides else self.engine_settings
         s = LiveSession(sid, state.student_id, t0, engine.model_dump(mode="json"))
-        if resumed:  # resumed after this node lost it: the gap started when it was last seen
-            seen = state.last_seen_at or state.started_at
-            s.lost_t = (_epoch(seen) - t0) if seen else 0.0
-            s.lost_mono = time.monotonic() - (time.time() - _epoch(seen) if seen else 0.0)
-            s.needs_mark_live = True
-        if resumed:  # events the previous analyser left open end where its stream ended
+        if resumed:  # the node that had it is gone: the gap started when it was last seen
+            seen = state.last_seen_at or state.started_at or datetime.now(timezone.utc)
+            s.lost_t = _epoch(seen) - t0
+            s.lost_mono = time.monotonic() - (time.time() - _epoch(seen))
+            if state.status == "live":  # it died without saying so: open the gap in the store
+                await self._db(self.stores.sessions.stream_lost, sid, seen)
+            # events the previous analyser left open end where its stream ended
             await self._db(self._close_dangling, sid, s.lost_t, "analysis_moved")
         first_index = await self._db(self._next_segment_index, sid)
         s.recorder = SegmentRecorder(lambda seg, s=s: self._store_segment(s, seg), lambda s=s: self._keyframe(s),
@@ -305,6 +308,7 @@ class LiveHub:
         if s.generation != gen or s.ending:
             return
         t = s.now_t()
+        s.video_frames_in += 1
         self._media_arrived(s, t)
         if s.recorder is not None and mime.lower() == "video/vp8":
             s.recorder.video(data, t)
@@ -371,7 +375,6 @@ class LiveHub:
         self._external(s, "stream_lost", start, t, "server",
                        {"duration_s": round(duration, 3), "reconnected": True, "connection": s.connections})
         self._db(self.stores.sessions.mark_live, s.sid, self.node_id, _utc(s.t0 + t))
-        s.needs_mark_live = False
         self._send(s, protocol.exam_state("resumed", gap_s=round(duration, 3)))
 
     async def _drop_connection(self, s: LiveSession, reason: str) -> None:
@@ -448,6 +451,10 @@ class LiveHub:
                     self._lost(s, "no media")
                 if s.lost_t is not None and s.lost_mono is not None and now - s.lost_mono > self.settings.live_grace_s:
                     asyncio.create_task(self._expire(s))
+                elif s.last_media_mono is None and s.pc is None and now - s.created_mono > self.settings.live_grace_s:
+                    # an offer that never became a connection: free the analyser, the session stays resumable
+                    self.pool.close_session(s.sid)
+                    self.sessions.pop(s.sid, None)
 
     async def _heartbeats(self) -> None:
         while True:
@@ -655,7 +662,7 @@ class LiveHub:
         el = [v for at, v in s.event_latency if since is None or at >= since]
         rec = s.recorder
         return {
-            "counters": dict(s.counters),
+            "counters": dict(s.counters), "video_frames_in": s.video_frames_in,
             "frame_latency_p50_s": percentile(fl, 50), "frame_latency_p95_s": percentile(fl, 95),
             "event_latency_p95_s": percentile(el, 95), "events_stored": s.events_stored,
             "kinds_raised": dict(s.kinds_raised), "connections": s.connections,
