@@ -255,7 +255,6 @@ class LiveHub:
         s.generation += 1
         gen = s.generation
         s.pc = pc
-        s.connections += 1
 
         @pc.on("track")
         def on_track(track: Any) -> None:
@@ -295,6 +294,7 @@ class LiveHub:
             if t.kind == "video":
                 t.setCodecPreferences(vp8)  # recorded as sent (WebM/VP8), never re-encoded
         await pc.setLocalDescription(await pc.createAnswer())
+        s.connections += 1
         return {"sdp": pc.localDescription.sdp, "type": pc.localDescription.type}
 
     # ---- media -----------------------------------------------------------------------------------------

@@ -46,6 +46,8 @@ async def bad_inputs(base: str, world, clip) -> dict[str, int]:
     async with httpx.AsyncClient(base_url=base, timeout=20) as http:
         url = f"/api/live/sessions/{sid}/offer"
         out["malformed_sdp"] = (await http.post(url, headers=alice, json={"sdp": "v=0\r\nthis is not sdp", "type": "offer"})).status_code
+        garbled = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=rtpmap:x\r\n"
+        out["garbled_sdp"] = (await http.post(url, headers=alice, json={"sdp": garbled, "type": "offer"})).status_code
         out["not_sdp"] = (await http.post(url, headers=alice, json={"sdp": "hello", "type": "offer"})).status_code
         out["answer_type"] = (await http.post(url, headers=alice, json={"sdp": audio_only, "type": "answer"})).status_code
         out["no_video"] = (await http.post(url, headers=alice, json={"sdp": audio_only, "type": "offer"})).status_code

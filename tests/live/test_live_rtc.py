@@ -38,7 +38,7 @@ def run(tmp_path_factory, data_dir):
 def test_bad_input_gets_clear_4xx(run):
     result, _ = run
     assert result["bad_inputs"] == {
-        "malformed_sdp": 400, "not_sdp": 400, "answer_type": 400, "no_video": 400, "not_json": 400,
+        "malformed_sdp": 400, "garbled_sdp": 400, "not_sdp": 400, "answer_type": 400, "no_video": 400, "not_json": 400,
         "oversized": 413, "unknown_session": 404, "not_yours": 403, "no_auth": 401,
     }
     assert "409" in result["after_finish"]  # a finished session cannot be joined again
