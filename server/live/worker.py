@@ -109,7 +109,7 @@ class _Session:
     resampler: Any = None
     latest: _Pending | None = None  # the newest decoded frame
     due_since: float | None = None  # time of the first frame that was due since the last analysis
-    next_due: float = -1e9
+    next_due: float = -1e9  # the next analysis slot (slots are 1/analysis_fps apart)
     identity_requests: list[str] = field(default_factory=list)
     counters: dict[str, int] = field(default_factory=lambda: {
         "video_received": 0, "decoded": 0, "analysed": 0, "skipped_rate": 0, "skipped_behind": 0,
@@ -236,6 +236,8 @@ class Worker:
             s.counters["decode_cpu_ms"] += round((time.thread_time() - c0) * 1000)
         for frame in frames:
             s.counters["decoded"] += 1
+            if s.latest is None or t - s.latest.t > s.step:  # the first frame, or the first after a gap
+                s.next_due = max(s.next_due, t)  # the slots start again here
             s.latest = _Pending(frame, t, arrival, time.monotonic())
             if s.due_since is None and t + DUE_TOLERANCE_S >= s.next_due:
                 s.due_since = t
@@ -307,9 +309,12 @@ class Worker:
             self._identity(s)
             return
         item = s.latest
-        s.counters["skipped_behind"] += int((item.t - s.due_since + DUE_TOLERANCE_S) // s.step)
+        # analysis slots lie on a fixed grid (so network jitter does not lower the rate); whole slots that
+        # passed while this session waited were missed
+        missed = max(0, int((item.t - s.next_due + DUE_TOLERANCE_S) // s.step))
+        s.counters["skipped_behind"] += missed
+        s.next_due += (missed + 1) * s.step
         s.due_since = None
-        s.next_due = item.t + s.step
         start, c0 = time.monotonic(), time.process_time()
         try:
             rgb = item.frame.to_ndarray(format="rgb24")
