@@ -36,7 +36,7 @@ class LookingAwayRule(BaseModel):
 
 
 class IdentityRule(BaseModel):
-    threshold: float = 0.6  # ResNet descriptor distance; replaced by the calibrated figure (see identity.py)
+    threshold: float = 0.51  # ResNet descriptor distance at FAR <= 0.1% on all pairs of data/faces (identity.CALIBRATED_THRESHOLD)
     check_interval_s: float = 5.0  # identity is re-checked this often through the whole exam
     min_mismatches: int = 2  # consecutive mismatching checks before an event is raised
     min_face_px: int = 60  # a face smaller than this is not used for identity

@@ -282,3 +282,10 @@ def test_webcam_stranger_matches_nobody(data_dir, encoder, enrolments, detect_fa
         # and most of the frames sampled once a second do (measured: at most 3 of 10, for the TV-show crops)
         matches = sum(x <= CALIBRATED_THRESHOLD for _, x in d)
         assert matches <= 0.4 * len(d), f"{person}: {matches} of {len(d)} frames match"
+
+
+def test_engine_settings_use_the_calibrated_threshold():
+    from proctor.identity import CALIBRATED_THRESHOLD
+    from proctor.settings import EngineSettings
+
+    assert EngineSettings().identity.threshold == CALIBRATED_THRESHOLD
