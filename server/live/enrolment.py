@@ -19,9 +19,8 @@ from sqlalchemy import select
 from server.api.errors import ApiError
 from server.db.engine import transaction
 from server.db.models import IdentityEnrolment
-from server.domain.enums import Role
 from server.live.hub import LiveError
-from server.live.routes import Caller
+from server.live.routes import Caller, own_session
 
 router = APIRouter(prefix="/api/live", tags=["live"])
 
@@ -60,21 +59,9 @@ def load_enrolment(app: Any) -> Callable[[Any], dict[str, Any] | None]:
     return load
 
 
-async def _own_session(request: Request, caller: Any, session_id: str) -> Any:
-    hub = request.app.state.live_hub
-    state = await hub._db(hub.stores.sessions.get, session_id)
-    if state is None:
-        raise ApiError(404, "unknown_session", f"no proctoring session {session_id}")
-    if caller.is_api_key or caller.role is not Role.student or caller.user_id != state.student_id:
-        raise ApiError(403, "not_your_session", "this proctoring session belongs to another student")
-    if not state.is_active:
-        raise ApiError(409, "session_finished", f"the proctoring session is {state.status}")
-    return state
-
-
 @router.get("/sessions/{session_id}/enrolment")
 async def enrolment_status(session_id: str, request: Request, caller: Caller) -> dict[str, Any]:
-    state = await _own_session(request, caller, session_id)
+    state = await own_session(request, caller, session_id)
     hub = request.app.state.live_hub
     data = await hub._db(load_enrolment(request.app), state)
     return {"enrolled": data is not None, "from_session": state.enrolment_id is not None}
@@ -87,7 +74,7 @@ async def enrol_photos(session_id: str, request: Request, caller: Caller, photos
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit * MAX_PHOTOS:
         raise ApiError(413, "body_too_large", f"at most {MAX_PHOTOS} photos of {limit} bytes each")
-    state = await _own_session(request, caller, session_id)
+    state = await own_session(request, caller, session_id)
     if not photos or len(photos) > MAX_PHOTOS:
         raise ApiError(422, "bad_photos", f"send 1 to {MAX_PHOTOS} photos")
     blobs, digests = [], []

@@ -174,13 +174,20 @@ class LiveHub:
         return fut
 
     # ---- signalling ------------------------------------------------------------------------------------
-    async def offer(self, sid: str, caller_id: int | None, sdp: str, sdp_type: str = "offer") -> dict[str, str]:
-        """The browser's offer -> the server's answer. Raises :class:`LiveError` for anything refused."""
+    async def student_session(self, sid: str, student_id: int | None, active: bool = True) -> Any:
+        """The session's stored state if it is the student's (404 unknown, 403 another's, 409 finished)."""
         state = await self._db(self.stores.sessions.get, sid)
         if state is None:
             raise LiveError(404, "unknown_session", f"no proctoring session {sid}")
-        if caller_id is not None and state.student_id != caller_id:
+        if student_id is not None and state.student_id != student_id:
             raise LiveError(403, "not_your_session", "this proctoring session belongs to another student")
+        if active and not state.is_active:
+            raise LiveError(409, "session_finished", f"the proctoring session is {state.status}")
+        return state
+
+    async def offer(self, sid: str, caller_id: int | None, sdp: str, sdp_type: str = "offer") -> dict[str, str]:
+        """The browser's offer -> the server's answer. Raises :class:`LiveError` for anything refused."""
+        await self.student_session(sid, caller_id, active=False)  # a finished one is refused under the lock
         if sdp_type != "offer":
             raise LiveError(400, "not_an_offer", f"expected an SDP offer, got type {sdp_type!r}")
         if not isinstance(sdp, str) or not sdp.startswith("v=0"):

@@ -60,16 +60,24 @@ async def _body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _student_id(caller: Any) -> int:
+def student_id(caller: Any) -> int:
     if caller.is_api_key or caller.role is not Role.student or caller.user_id is None:
-        raise ApiError(403, "forbidden", "only the student taking the exam can connect its camera")
+        raise ApiError(403, "forbidden", "only the student taking the exam can do this")
     return caller.user_id
+
+
+async def own_session(request: Request, caller: Any, session_id: str) -> Any:
+    """The caller's own active session, or the matching 4xx."""
+    try:
+        return await _hub(request).student_session(session_id, student_id(caller))
+    except LiveError as exc:
+        raise ApiError(exc.status, exc.code, exc.message) from exc
 
 
 @router.post("/sessions/{session_id}/offer")
 async def offer(session_id: str, request: Request, caller: Caller) -> dict[str, str]:
     hub = _hub(request)
-    student = _student_id(caller)
+    student = student_id(caller)
     raw = await _body(request, hub.settings.live_max_body_bytes)
     try:
         body = json.loads(raw)

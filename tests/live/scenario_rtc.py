@@ -61,7 +61,34 @@ async def bad_inputs(base: str, world, clip) -> dict[str, int]:
     return out
 
 
+async def enrolment_cases(base: str, world, data: Path) -> dict:
+    """The enrolment endpoint: each answer's status, and the error details where it failed."""
+    import httpx
+
+    sid = world.sessions["alice"]
+    alice = {"Authorization": f"Bearer {world.tokens['alice']}"}
+    bob = {"Authorization": f"Bearer {world.tokens['bob']}"}
+    url = f"/api/live/sessions/{sid}/enrolment"
+
+    def photo(path: Path) -> dict:
+        return {"photos": (path.name, path.read_bytes(), "image/jpeg")}
+
+    out = {}
+    async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+        for name, headers, files in [
+            ("not_an_image", alice, {"photos": ("x.jpg", b"not a picture", "image/jpeg")}),
+            ("two_faces", alice, photo(data / "groups/obama_biden_side_by_side.jpg")),
+            ("not_yours", bob, photo(data / "faces/tvshow_eddie/01.jpg")),
+            ("good", alice, photo(data / "faces/tvshow_eddie/01.jpg")),
+        ]:
+            r = await http.post(url, headers=headers, files=files)
+            out[name] = {"status": r.status_code, **(r.json().get("error", {}).get("details") or {})}
+        out["status_after"] = (await http.get(url, headers=alice)).json()
+    return out
+
+
 async def main(out_dir: Path, video: Path, audio: Path) -> None:
+    import httpx
     import uvicorn
 
     from server.live.app import live_lifespan
@@ -85,11 +112,19 @@ async def main(out_dir: Path, video: Path, audio: Path) -> None:
     try:
         clip = encode_clip(video, audio, seconds=8.0)
         result["bad_inputs"] = await bad_inputs(base, world, clip)
+        async with httpx.AsyncClient(base_url=base, timeout=30) as http:  # enrolment needs the live analysis
+            r = await http.post(f"/api/live/sessions/{world.sessions['bob']}/enrolment",
+                                headers={"Authorization": f"Bearer {world.tokens['bob']}"},
+                                files={"photos": ("a.jpg", (video.parent.parent / "faces/tvshow_eddie/01.jpg").read_bytes())})
+            result["enrol_before_connect"] = r.status_code
         client = LiveClient(base, world.tokens["alice"], world.sessions["alice"], clip)
         t0 = time.monotonic()
         await client.connect()
         result["connect_s"] = time.monotonic() - t0
         await client.wait_for(lambda m: m.get("type") == "exam_state" and m.get("state") == "proctoring")
+        result["enrolment"] = await enrolment_cases(base, world, video.parent.parent)
+        client.send({"type": "identity_check"})
+        result["identity_result"] = await client.wait_for(lambda m: m.get("type") == "identity_result", timeout=60)
         client.send({"type": "step", "step": "room_scan"})
         scan = await client.wait_for(lambda m: m.get("type") == "room_scan_request")
         result["room_scan_request"] = scan

@@ -44,6 +44,20 @@ def test_bad_input_gets_clear_4xx(run):
     assert "409" in result["after_finish"]  # a finished session cannot be joined again
 
 
+def test_enrolment_names_the_photo_and_the_reason(run):
+    result, _ = run
+    assert result["enrol_before_connect"] == 409  # the live analysis makes the enrolment
+    e = result["enrolment"]
+    assert e["not_an_image"] == {"status": 422, "photo_index": 0, "reason": "unreadable"}
+    assert e["two_faces"] == {"status": 422, "photo_index": 0, "reason": "multiple_faces"}
+    assert e["not_yours"]["status"] == 403
+    assert e["good"]["status"] == 200 and e["status_after"] == {"enrolled": True, "from_session": True}
+    # the live check answers with one of the reasons the page explains
+    r = result["identity_result"]
+    assert r["reason"] in ("match", "mismatch", "multiple_faces", "no_face", "too_dark") and r["tries"] >= 1
+    assert r["ok"] is (r["reason"] == "match")
+
+
 def test_events_are_chained_and_hold_what_happened(run):
     result, stores = run
     sid = result["session_id"]
