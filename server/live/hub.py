@@ -155,6 +155,7 @@ class LiveHub:
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         for s in list(self.sessions.values()):
             # the node goes away, the exam does not: close what is in flight, leave the session resumable
             await self._drop_connection(s, "server shutting down")

@@ -31,6 +31,7 @@ import logging
 import multiprocessing as mp
 import os
 import queue
+import signal
 import threading
 import time
 import traceback
@@ -136,7 +137,10 @@ class Worker:
 
     # -------------------------------------------------------------------------------------------------
     def run(self) -> None:
+        parent = os.getppid()
         while self.running:
+            if os.getppid() != parent:  # the server died without stopping us: do not linger as an orphan
+                return
             busy = any(s.due_since is not None or s.identity_requests for s in self.sessions.values())
             try:
                 msg = self.inq.get_nowait() if busy else self.inq.get(timeout=0.5)
@@ -372,6 +376,10 @@ def identity_check(analyzer: Any, rgb: np.ndarray, t: float) -> dict[str, Any]:
 
 
 def worker_main(inq: Any, outq: Any, index: int) -> None:
+    # the server stops its workers itself (a "stop" message): a Ctrl+C or SIGTERM sent to the whole process
+    # group must not kill them first (the server would take that for a crash and restart them)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     logging.basicConfig(level=os.environ.get("PROCTOR_WORKER_LOG", "WARNING"))
     try:
         Worker(inq, outq, index).run()
