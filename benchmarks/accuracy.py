@@ -87,6 +87,10 @@ def eval_audio(data: Path) -> dict[str, Any]:
     return evaluate_audio(data)
 
 
+def _fmt(v: float | None) -> str:
+    return "-" if v is None else f"{v:.3f}"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
@@ -119,9 +123,12 @@ def main(argv: list[str] | None = None) -> int:
     if "audio" in parts:
         r = eval_audio(args.data)
         figures["audio"] = r
-        for k, v in r.items():
-            if not isinstance(v, (dict, list)):
-                print(f"audio {k}: {v}")
+        for path, f in r["files"].items():
+            print(f"audio {path}: recall {_fmt(f['recall'])}, non-speech windows called speech "
+                  f"{_fmt(f['false_positive_share'])} (webrtcvad alone: {_fmt(f['webrtcvad_false_positive_share'])})")
+        p, b = r["pooled"], r["baseline_webrtcvad"]
+        print(f"audio speech frames: precision {p['precision']:.3f}, recall {p['recall']:.3f}, F1 {p['f1']:.3f} "
+              f"(webrtcvad alone: F1 {b['f1']:.3f})")
     print(json.dumps(figures, default=str))
     return 0
 
