@@ -176,6 +176,10 @@ def create_app(settings: ServerSettings | None = None, *,
     for router in API_ROUTERS:
         app.include_router(router)
     include_live_routes(app)
+    # --- review workspace hook (issue 5): proctor review pages and their API -----------------------------
+    from server.review.routes import install_review
+
+    install_review(app)
     return app
 
 
