@@ -1,0 +1,261 @@
+"""The review workspace end to end in headless Debian Chromium (Playwright): the whole app on uvicorn (SQLite),
+a session made by a real engine run over a clip (imported with server.review.importer), the queue, the session
+page (marks = stored events, clicking a mark moves the video), a decision that publishes the grade, live mode
+(an event stored appears on the page within a second; message and end reach the session's chain and attempt),
+access refusals, and tampering shown as failing on the page and in the export. Screenshots go to
+test-artifacts/review_queue.png and review_session.png."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from proctor.events import fold_events
+from server.db.engine import transaction
+from server.db.models import Attempt, Review, ReviewComment, SessionEvent
+from server.settings import ServerSettings
+
+from .demo import PASSWORDS, build
+
+CHROMIUM = os.environ.get("PROCTOR_CHROMIUM", "/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--autoplay-policy=no-user-gesture-required"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, data_dir):
+    if not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)):
+        pytest.fail(f"Chromium is not at {CHROMIUM}: install the Debian package (apt-get install -y chromium) "
+                    "or set PROCTOR_CHROMIUM")
+    import uvicorn
+
+    from server.app import create_app
+
+    tmp = tmp_path_factory.mktemp("review")
+    port = _free_port()
+    settings = ServerSettings(data_dir=tmp / "data", webhooks_enabled=False, live_workers=1, log_level="WARNING",
+                              host="127.0.0.1", port=port)
+    app = create_app(settings)
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not srv.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("the server did not start")
+        time.sleep(0.1)
+    world = build(app, data_dir, tmp / "analysis")
+    world.url = f"http://127.0.0.1:{port}"
+    try:
+        yield world
+    finally:
+        srv.should_exit = True
+        thread.join(30)
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def _signed_in_page(browser, server, who: str, path: str):
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
+    page = ctx.new_page()
+    page.goto(server.url + path)
+    page.wait_for_selector("#signin:not([hidden])")
+    email, password = PASSWORDS[who]
+    page.fill("#email", email)
+    page.fill("#password", password)
+    page.click("#signin-btn")
+    return ctx, page
+
+
+def _stored_events(server, sid):
+    return fold_events(e["record"] for e in server.stores.events.list(sid))
+
+
+def test_queue_lists_the_session_worst_first(browser, server, artifacts_dir):
+    ctx, page = _signed_in_page(browser, server, "proctor", "/review/")
+    page.wait_for_selector("body[data-loaded='1']")
+    row = page.locator(f"#queue-rows tr[data-session='{server.session_id}']")
+    row.wait_for()
+    chips = {c.get_attribute("data-kind"): int(c.get_attribute("data-count")) for c in row.locator(".chip").all()}
+    stored = _stored_events(server, server.session_id)
+    expected = {}
+    for e in stored:
+        expected[e["kind"]] = expected.get(e["kind"], 0) + 1
+    assert chips == expected and "multiple_faces" in chips
+    scores = [r.get_attribute("data-score") for r in page.locator("#queue-rows tr").all()]
+    numeric = [float(s) for s in scores if s]
+    assert numeric == sorted(numeric)  # worst first
+    # the live session is listed as in progress
+    page.locator(f"#live-rows tr[data-session='{server.live_session_id}']").wait_for()
+    # three languages
+    page.select_option("#lang", "kk")
+    assert page.text_content("h1") == "Прокторлық тексеру"
+    page.select_option("#lang", "ru")
+    assert page.text_content("h1") == "Проверка прокторинга"
+    page.select_option("#lang", "en")
+    page.screenshot(path=str(artifacts_dir / "review_queue.png"), full_page=True)
+    ctx.close()
+
+
+def test_session_marks_match_the_store_and_clicking_moves_the_video(browser, server, artifacts_dir):
+    ctx, page = _signed_in_page(browser, server, "proctor", f"/review/session?id={server.session_id}")
+    page.wait_for_selector("body[data-loaded='1']")
+    marks = page.eval_on_selector_all("#timeline .mark", "els => els.map(e => ({id: e.dataset.id, kind: e.dataset.kind,"
+                                      " start: +e.dataset.start, end: e.dataset.end === '' ? null : +e.dataset.end,"
+                                      " severity: e.dataset.severity}))")
+    stored = _stored_events(server, server.session_id)
+    assert sorted(marks, key=lambda m: m["id"]) == sorted(
+        ({"id": e["id"], "kind": e["kind"], "start": e["start"], "end": e["end"], "severity": e["severity"]}
+         for e in stored), key=lambda m: m["id"])
+    assert page.get_attribute("#verify-chain", "data-ok") == "true"
+    assert page.get_attribute("#verify-recording", "data-ok") == "true"
+    page.wait_for_function("document.getElementById('video').readyState >= 1", timeout=20000)
+    duration = page.evaluate("document.getElementById('video').duration")
+    assert abs(duration - 10.0) < 0.7
+    target = max((e for e in stored if e["kind"] == "multiple_faces"), key=lambda e: e["start"])
+    page.click(f"#timeline .mark[data-id='{target['id']}']")
+    page.wait_for_function(f"Math.abs(document.getElementById('video').currentTime - {target['start']}) < 0.5",
+                           timeout=10000)
+    # the plots are drawn from the stored series and the identity section shows photo and check frames
+    assert page.locator("#plots path[data-series='yaw']").count() == 1
+    assert page.locator("#plots circle").count() >= 1  # identity checks
+    page.locator("#identity figure.enrolment img").wait_for()
+    page.wait_for_function("[...document.querySelectorAll('#identity img')].every(i => i.complete && i.naturalWidth > 0)")
+    page.wait_for_function("[...document.querySelectorAll('#events img')].every(i => i.complete && i.naturalWidth > 0)")
+    page.screenshot(path=str(artifacts_dir / "review_session.png"), full_page=True)
+    ctx.close()
+
+
+def test_a_decision_verifies_and_publishes_the_grade(browser, server):
+    ctx, page = _signed_in_page(browser, server, "proctor", f"/review/session?id={server.session_id}")
+    page.wait_for_selector("body[data-loaded='1']")
+    assert page.get_attribute("#grade", "data-status") != "published"
+    page.wait_for_function("document.getElementById('video').readyState >= 1", timeout=20000)
+    page.click("#timeline .mark[data-kind='noise']")
+    page.fill("#comment", "audience noise, not the student")
+    page.click("#add-comment")
+    page.check("input[name=decision][value=verify]")
+    page.fill("#reason", "stage recording, nothing suspicious from the student")
+    page.click("#decide")
+    page.wait_for_selector("#attempt-state[data-state='verified']")
+    assert page.get_attribute("#grade", "data-status") == "published"
+    with transaction(server.factory) as db:
+        attempt = db.get(Attempt, server.attempt_id)
+        assert attempt.state == "verified" and attempt.score is not None
+        grade = httpx.get(server.url + f"/api/review/sessions/{server.session_id}",
+                          headers=server.h("proctor")).json()["attempt"]["grade"]
+        assert grade["status"] == "published" and grade["score"] == attempt.score
+        review = db.execute(select(Review).where(Review.attempt_id == attempt.id)).scalar_one()
+        assert review.decision == "verify" and review.from_state == "submitted"
+        comment = db.execute(select(ReviewComment).where(ReviewComment.review_id == review.id)).scalar_one()
+        noise = next(e for e in _stored_events(server, server.session_id) if e["kind"] == "noise")
+        assert abs(comment.t - noise["start"]) < 0.5
+    assert page.locator("#decision-log li[data-decision='verify']").count() == 1
+    ctx.close()
+
+
+def test_live_events_appear_within_a_second_and_the_proctor_can_message_and_end(browser, server):
+    sid = server.live_session_id
+    ctx, page = _signed_in_page(browser, server, "proctor", f"/review/session?id={sid}")
+    page.wait_for_selector("body[data-loaded='1']")
+    page.wait_for_selector("#live-panel:not([hidden])")
+    page.wait_for_timeout(500)  # the stream is open
+    record = {"type": "event", "id": "live-tab-1", "kind": "tab_switch", "status": "closed", "start": 3.0, "end": 5.5,
+              "duration": 2.5, "severity": "medium", "confidence": 1.0, "source": "browser", "message": "",
+              "evidence": {"details": {}}, "thresholds": {}, "model_versions": {}}
+    t0 = time.monotonic()
+    server.stores.events.append(sid, record)
+    page.wait_for_selector("#timeline .mark[data-id='live-tab-1']", timeout=3000)
+    assert time.monotonic() - t0 < 1.0
+    assert page.locator("#browser li[data-id='live-tab-1']").count() == 1
+    page.fill("#msg", "Please stay on the exam page.")
+    page.click("#send")
+    page.wait_for_function("document.getElementById('msg-status').textContent.length > 0")
+    msgs = [e["record"] for e in server.stores.events.list(sid) if e["record"].get("type") == "proctor_message"]
+    assert msgs and msgs[-1]["text"] == "Please stay on the exam page." and msgs[-1]["delivered"] is False
+    page.on("dialog", lambda d: d.accept())
+    page.fill("#end-reason", "second person in the room")
+    page.click("#end")
+    page.wait_for_selector("#attempt-state[data-state='submitted']")
+    with transaction(server.factory) as db:
+        assert db.get(Attempt, server.live_attempt_id).state == "submitted"
+    assert server.stores.sessions.get(sid).status == "ended"
+    ctx.close()
+
+
+def test_students_and_other_colleges_are_refused(browser, server):
+    for path in ("/review/", "/review/session", "/api/review/queue", f"/api/review/sessions/{server.session_id}",
+                 f"/api/review/sessions/{server.session_id}/recording.webm",
+                 f"/api/review/sessions/{server.session_id}/export.html"):
+        r = httpx.get(server.url + path, headers=server.h("student"))
+        assert r.status_code == 403, (path, r.status_code)
+    for path in (f"/api/review/sessions/{server.session_id}", f"/api/review/sessions/{server.session_id}/signals",
+                 f"/api/review/sessions/{server.session_id}/recording.webm",
+                 f"/api/review/sessions/{server.session_id}/export.html",
+                 f"/api/review/sessions/{server.session_id}/evidence/x.jpg"):
+        r = httpx.get(server.url + path, headers=server.h("other_proctor"))
+        assert r.status_code in (403, 404), (path, r.status_code)
+    r = httpx.get(server.url + "/api/review/queue", headers=server.h("other_proctor"))
+    assert r.status_code == 200 and r.json()["sessions"] == []
+    r = httpx.post(server.url + f"/api/proctor/attempts/{server.attempt_id}/review",
+                   json={"decision": "reject", "reason": "x"}, headers=server.h("other_proctor"))
+    assert r.status_code == 404
+    # a student who signs in on the page sees the refusal
+    ctx, page = _signed_in_page(browser, server, "student", "/review/")
+    page.wait_for_selector("#refused:not([hidden])")
+    assert page.is_hidden("#main")
+    ctx.close()
+
+
+def test_tampering_fails_verification_on_the_page_and_in_the_export(browser, server):
+    sid = server.session_id
+    with transaction(server.factory) as db:
+        row = db.execute(select(SessionEvent).where(SessionEvent.session_id == sid, SessionEvent.seq == 3)).scalar_one()
+        rec = dict(row.record)
+        rec["tampered"] = True
+        row.record = rec
+    seg = [g for g in server.stores.recordings.list(sid) if g.kind == "video"][1]
+    path = server.stores.recordings.blobs.path_for(seg.key)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    ctx, page = _signed_in_page(browser, server, "proctor", f"/review/session?id={sid}")
+    page.wait_for_selector("body[data-loaded='1']")
+    assert page.get_attribute("#verify-chain", "data-ok") == "false"
+    assert "entry 3" in page.text_content("#verify-chain")
+    assert page.get_attribute("#verify-recording", "data-ok") == "false"
+    assert "sha256_mismatch" in page.text_content("#verify-recording")
+    assert page.is_visible("#verify-warning")
+    ctx.close()
+    r = httpx.get(server.url + f"/api/review/sessions/{sid}/export.html", headers=server.h("proctor"))
+    assert r.status_code == 200
+    html = r.text
+    chain_row = html[html.index('id="verify-chain"'):html.index('id="verify-recording"')]
+    rec_row = html[html.index('id="verify-recording"'):html.index('id="verify-evidence"')]
+    assert "FAILED" in chain_row and "entry 3" in chain_row
+    assert "FAILED" in rec_row and "sha256_mismatch" in rec_row
+    assert "data:image/jpeg;base64," in html and "<svg" in html  # self-contained: frames and plots inline
+    assert 'src="/' not in html and "href=\"/" not in html
