@@ -63,6 +63,7 @@ class ServerSettings(BaseSettings):
     live_retention_days: int = 365  # how long recordings are kept (told to the student on the consent screen)
     live_max_body_bytes: int = 65536  # offers and other live requests larger than this get 413
     live_max_photo_bytes: int = 5_000_000  # one enrolment photo
+    live_max_sessions: int = 0  # a node serves at most this many live sessions (0: no limit); more get 503
     live_ice_loopback: bool = False  # offer 127.0.0.1 as an ICE candidate (tests, single-machine benchmarks)
     live_node_id: str | None = None  # default: <hostname>:<port>
 

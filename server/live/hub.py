@@ -222,6 +222,9 @@ class LiveHub:
         s = self.sessions.get(sid)
         if s is not None:
             return s
+        limit = self.settings.live_max_sessions
+        if limit and len(self.sessions) >= limit:
+            raise LiveError(503, "node_full", f"this server already analyses {limit} live sessions; retry shortly")
         resumed = state.status != "pending"
         if resumed:  # live elsewhere (or here before a restart): take it over if its node is silent
             seen_before = datetime.now(timezone.utc) - timedelta(seconds=2 * HEARTBEAT_S)

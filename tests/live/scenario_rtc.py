@@ -96,7 +96,7 @@ async def main(out_dir: Path, video: Path, audio: Path) -> None:
     from tests.live.world import live_app, make_world
 
     world = make_world(out_dir, live_ice_loopback=True, live_media_timeout_s=1.5, live_grace_s=30.0,
-                       live_segment_s=3.0, live_workers=1)
+                       live_segment_s=3.0, live_workers=1, live_max_sessions=1)
     app = live_app(world)
     app.router.lifespan_context = live_lifespan
     port = free_port()
@@ -123,6 +123,11 @@ async def main(out_dir: Path, video: Path, audio: Path) -> None:
         result["connect_s"] = time.monotonic() - t0
         await client.wait_for(lambda m: m.get("type") == "exam_state" and m.get("state") == "proctoring")
         result["enrolment"] = await enrolment_cases(base, world, video.parent.parent)
+        try:  # this node is full (live_max_sessions=1): bob is asked to retry (elsewhere)
+            await LiveClient(base, world.tokens["bob"], world.sessions["bob"], clip).connect(timeout=5)
+            result["second_session"] = "connected"
+        except RuntimeError as exc:
+            result["second_session"] = str(exc)[:200]
         client.send({"type": "identity_check"})
         result["identity_result"] = await client.wait_for(lambda m: m.get("type") == "identity_result", timeout=60)
         client.send({"type": "step", "step": "room_scan"})

@@ -42,6 +42,7 @@ def test_bad_input_gets_clear_4xx(run):
         "oversized": 413, "unknown_session": 404, "not_yours": 403, "no_auth": 401,
     }
     assert "409" in result["after_finish"]  # a finished session cannot be joined again
+    assert "503" in result["second_session"] and "node_full" in result["second_session"]  # live_max_sessions
 
 
 def test_enrolment_names_the_photo_and_the_reason(run):
@@ -93,7 +94,8 @@ def test_analysis_counts_frames_and_keeps_up(run):
     stats = [e["record"] for e in stores.events.list(sid) if e["record"]["type"] == "analysis_stats"][-1]
     c = stats["counters"]
     assert c["analysed"] >= 20
-    assert c["decoded"] == c["video_received"]
+    # every frame is decoded (a worker that starts mid-stream cannot decode until the next keyframe)
+    assert c["decoded"] + c["decode_errors"] == c["video_received"]
     # every decoded frame is either analysed or counted as skipped (at most the newest one still waits)
     assert c["decoded"] - (c["analysed"] + c["skipped_rate"] + c["skipped_behind"]) in (0, 1)
     assert stats["frame_latency_p95_s"] is not None
