@@ -78,7 +78,7 @@ def session_page(request: Request) -> Response:
 def _day(d: date | None, end: bool = False) -> datetime | None:
     if d is None:
         return None
-    return datetime.combine(d + timedelta(days=1) if end else d, dtime.min)
+    return datetime.combine(d + timedelta(days=1) if end else d, dtime.min, tzinfo=timezone.utc)
 
 
 @router.get("/queue", summary="Sessions waiting for review, worst integrity score first")

@@ -145,6 +145,8 @@ def test_session_marks_match_the_store_and_clicking_moves_the_video(browser, ser
     page.locator("#identity figure.enrolment img").wait_for()
     page.wait_for_function("[...document.querySelectorAll('#identity img')].every(i => i.complete && i.naturalWidth > 0)")
     page.wait_for_function("[...document.querySelectorAll('#events img')].every(i => i.complete && i.naturalWidth > 0)")
+    page.wait_for_function("document.getElementById('video').readyState >= 2 && !document.getElementById('video').seeking")
+    assert page.is_hidden("#live-badge") and page.is_hidden("#live-panel")  # an ended session
     page.screenshot(path=str(artifacts_dir / "review_session.png"), full_page=True)
     ctx.close()
 
@@ -179,9 +181,17 @@ def test_a_decision_verifies_and_publishes_the_grade(browser, server):
 
 def test_live_events_appear_within_a_second_and_the_proctor_can_message_and_end(browser, server):
     sid = server.live_session_id
+    # what the live hub writes for a room scan
+    server.stores.events.append_many(sid, [
+        {"type": "room_scan", "phase": "start", "t": 0.5}, {"type": "room_scan", "phase": "end", "t": 2.5},
+        {"type": "event", "id": "rs-1", "kind": "room_scan_completed", "status": "closed", "start": 0.5, "end": 2.5,
+         "duration": 2.0, "severity": "low", "confidence": 1.0, "source": "room_scan", "message": "",
+         "evidence": {"details": {"coverage_deg": 350}}, "thresholds": {}, "model_versions": {}}])
     ctx, page = _signed_in_page(browser, server, "proctor", f"/review/session?id={sid}")
     page.wait_for_selector("body[data-loaded='1']")
     page.wait_for_selector("#live-panel:not([hidden])")
+    room = page.text_content("#room")
+    assert "room scan completed" in room and "start" in room and "end" in room
     page.wait_for_timeout(500)  # the stream is open
     record = {"type": "event", "id": "live-tab-1", "kind": "tab_switch", "status": "closed", "start": 3.0, "end": 5.5,
               "duration": 2.5, "severity": "medium", "confidence": 1.0, "source": "browser", "message": "",

@@ -3,7 +3,7 @@
 import { $, SEV, api, applyTexts, el, fmtTime, initLang, kindLabel, signedIn, t, wireSignout } from "./common.js";
 
 const NS = "http://www.w3.org/2000/svg";
-const W = 1000, LEFT = 150, RIGHT = 10;
+const W = 1000, LEFT = 150, RIGHT = 28;
 const params = new URLSearchParams(location.search);
 const sid = params.get("id");
 const base = `/api/review/sessions/${encodeURIComponent(sid)}`;
@@ -76,11 +76,13 @@ function drawTimeline() {
   const step = [1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600].find((s) => S.duration / s <= 12) || 3600;
   for (let tt = 0; tt <= S.duration + 1e-6; tt += step) {
     g.append(svg("line", { x1: xOf(tt), x2: xOf(tt), y1: axis, y2: axis + 5, stroke: "#999" }));
-    g.append(svg("text", { x: xOf(tt), y: axis + 17, "text-anchor": "middle" }, fmtTime(tt)));
+    g.append(svg("text", { x: xOf(tt), y: axis + 17, "text-anchor": "middle" }, tick(tt)));
   }
   g.append(svg("line", { id: "tl-cursor", x1: LEFT, x2: LEFT, y1: 0, y2: axis, stroke: "#0b57d0", "stroke-width": 2 }));
   g.onclick = (ev) => { if (ev.target.classList?.contains("mark")) return; const p = pt(g, ev); if (p.x >= LEFT) seek(tOf(p.x)); };
 }
+
+function tick(s) { const m = Math.floor(s / 60); return `${m}:${String(Math.round(s - m * 60)).padStart(2, "0")}`; }
 
 function pt(g, ev) {
   const r = g.getBoundingClientRect();
@@ -113,7 +115,7 @@ function drawPlots() {
     g.append(svg("text", { x: LEFT - 4, y: top + ph, "text-anchor": "end" }, String(p.lo)));
     for (const e of S.events.values()) {
       const x0 = xOf(e.start), x1 = xOf(e.end ?? S.duration);
-      g.append(svg("rect", { x: x0, y: top, width: Math.max(2, x1 - x0), height: ph, fill: SEV[e.severity] || "#888", opacity: 0.12 }));
+      g.append(svg("rect", { x: x0, y: top, width: Math.max(2, x1 - x0), height: ph, fill: SEV[e.severity] || "#888", opacity: 0.08 }));
     }
     if (p.thr != null) g.append(svg("line", { x1: LEFT, x2: W - RIGHT, y1: y(p.thr), y2: y(p.thr), stroke: "#d7263d", "stroke-dasharray": "4 3" }));
     for (const [key, colour] of p.lines) {
