@@ -46,8 +46,10 @@ def _live_like_session(app, factory, world, student, score, kinds, state="submit
     jpeg = b"\xff\xd8fake-jpeg\xff\xd9"
     stores.recordings.blobs.put(f"{sid}/evidence/f0.jpg", jpeg)
     frames = [{"name": "f0.jpg", "sha256": hashlib.sha256(jpeg).hexdigest(), "t": 0.5}]
-    stores.events.append_many(sid, [_event(i, k, i * 0.5, i * 0.5 + 0.4, frames=frames if i == 0 else None)
-                                    for i, k in enumerate(kinds)])
+    records = [_event(i, k, i * 0.5, i * 0.5 + 0.4, frames=frames if i == 0 else None) for i, k in enumerate(kinds)]
+    # the series an event carries as evidence (what the live engine writes; no stored series in live sessions)
+    records[0]["evidence"]["series"] = [{"t": 0.1, "faces": 1, "yaw": 2.0}, {"t": 0.3, "faces": 2, "yaw": 5.0}]
+    stores.events.append_many(sid, records)
     for idx in range(2):
         data = _segment()
         info = stores.recordings.put_segment(sid, idx, "video", data, t_start=float(idx), t_end=idx + 1.0, ext="webm")
@@ -96,6 +98,8 @@ def test_session_view_recording_and_tampering(app, client, factory, world):
     assert [e["kind"] for e in v["events"]] == ["multiple_faces", "tab_switch"]
     assert [e["kind"] for e in v["browser_events"]] == ["tab_switch"]
     assert v["room_scan"]["records"][0]["phase"] == "start"
+    series = client.get(f"/api/review/sessions/{sid}/signals", headers=h).json()
+    assert series["source"] == "event_evidence" and [f["faces"] for f in series["frames"]] == [1, 2]
     # the recording as one stream in session time
     r = client.get(f"/api/review/sessions/{sid}/recording.webm", headers=h)
     assert r.status_code == 200 and r.headers["content-type"] == "video/webm"

@@ -147,6 +147,7 @@ def test_session_marks_match_the_store_and_clicking_moves_the_video(browser, ser
     page.wait_for_function("[...document.querySelectorAll('#events img')].every(i => i.complete && i.naturalWidth > 0)")
     page.wait_for_function("document.getElementById('video').readyState >= 2 && !document.getElementById('video').seeking")
     assert page.is_hidden("#live-badge") and page.is_hidden("#live-panel")  # an ended session
+    page.wait_for_timeout(400)
     page.screenshot(path=str(artifacts_dir / "review_session.png"), full_page=True)
     ctx.close()
 
