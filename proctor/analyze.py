@@ -10,7 +10,6 @@ Writes into DIR:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import time
@@ -24,6 +23,7 @@ from proctor import __version__
 from proctor.chain import EventChain, genesis_for, verify_chain
 from proctor.events import Event, fold_events
 from proctor.media import MediaError, iter_video_frames, load_image, probe_video
+from proctor.model_files import sha256_of
 from proctor.score import integrity_score
 from proctor.settings import EngineSettings
 
@@ -46,14 +46,6 @@ class OfflineSession:
                 if not path.exists():
                     path.write_bytes(jpeg)
             self.chain.append(ev.to_record())
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _load_audio(video: Path, audio: Path | None, has_audio: bool) -> tuple[np.ndarray | None, str]:
@@ -88,7 +80,8 @@ def analyze_file(
 
     out.mkdir(parents=True, exist_ok=True)
     (out / "evidence").mkdir(exist_ok=True)
-    session_id = f"offline-{file_sha256(video)[:16]}"
+    video_sha256 = sha256_of(video)
+    session_id = f"offline-{video_sha256[:16]}"
     sess = OfflineSession(EventChain(genesis_for(session_id)), out)
     started = time.perf_counter()
 
@@ -97,11 +90,11 @@ def analyze_file(
             "type": "session_start",
             "session_id": session_id,
             "engine_version": __version__,
-            "video": {"name": video.name, "sha256": file_sha256(video), "width": info.width, "height": info.height,
+            "video": {"name": video.name, "sha256": video_sha256, "width": info.width, "height": info.height,
                       "fps": round(info.fps, 3), "duration_s": round(info.duration_s, 3)},
             "audio": audio_source,
             "enrolment": None if enrolment is None else {
-                "photos": [{"name": p.name, "sha256": file_sha256(p)} for p in references or []]},
+                "photos": [{"name": p.name, "sha256": sha256_of(p)} for p in references or []]},
             "settings": settings.model_dump(),
             "model_versions": analyzer.versions,
         })
