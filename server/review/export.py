@@ -68,7 +68,8 @@ img.ev{width:160px;border:1px solid #ccc;margin:2px} svg{max-width:100%;height:a
 {% if plots %}{{ plots }}{% else %}<p>No signal series stored.</p>{% endif %}
 
 <h2>Identity</h2>
-<p>{% for p in photos %}<img class="ev" src="{{ p }}" alt="enrolment photo">{% else %}No enrolment photo stored.{% endfor %}</p>
+<p>{% for p in photos %}<img class="ev" src="{{ p }}" alt="enrolment photo" title="enrolment photo">{% else %}No enrolment photo stored.{% endfor %}</p>
+{% if checks %}<p>Live frames at the identity checks:</p><p>{% for c in checks %}<figure style="display:inline-block;margin:2px"><img class="ev" src="{{ c.uri }}" alt="identity check at {{ c.t }} s"><figcaption><small>{{ c.label }}</small></figcaption></figure>{% endfor %}</p>{% endif %}
 
 <h2>Events ({{ v.events|length }})</h2>
 <table><tr><th>kind</th><th>from</th><th>to</th><th>severity</th><th>confidence</th><th>evidence</th></tr>
@@ -91,6 +92,29 @@ def _uri(data: bytes, mime: str = "image/jpeg") -> str:
     return f"data:{mime};base64,{base64.b64encode(data).decode()}"
 
 
+def _identity_frames(view: dict[str, Any], series: dict[str, Any], stores: Stores, limit: int = 6) -> list[dict[str, Any]]:
+    """Stills of the recording at the identity checks (live ``identity_step`` records, offline series)."""
+    from server.review.media import Piece, frame_at
+
+    moments = [(float(s["t"]), f"{s['t']} s: {s.get('result') or ('match' if s.get('ok') else 'no match')}")
+               for s in view["identity"]["steps"] if isinstance(s.get("t"), (int, float))]
+    moments += [(float(f["t"]), f"{f['t']} s: distance {f['identity_distance']:.3f}")
+                for f in series.get("frames", []) if f.get("identity_distance") is not None]
+    if not moments:
+        return []
+    blobs = stores.recordings.blobs  # type: ignore[attr-defined]
+    pieces = []
+    for g in stores.recordings.list(view["id"]):
+        if g.kind == "video" and blobs.exists(g.key):
+            pieces.append(Piece(blobs.get(g.key), float(g.t_start or 0.0)))
+    out = []
+    for t, label in moments[:limit]:
+        jpeg = frame_at(pieces, t, max_width=320)
+        if jpeg:
+            out.append({"t": t, "label": label, "uri": _uri(jpeg)})
+    return out
+
+
 def render_export(view: dict[str, Any], series: dict[str, Any], stores: Stores, user_id: int | None = None) -> str:
     blobs = stores.recordings.blobs  # type: ignore[attr-defined]
     events = []
@@ -109,11 +133,12 @@ def render_export(view: dict[str, Any], series: dict[str, Any], stores: Stores, 
         key = f"{view['id']}/enrolment/{p['sha256']}.jpg"
         if blobs.exists(key):
             photos.append(_uri(blobs.get(key)))
+    checks = _identity_frames(view, series, stores)
     duration = max(float(view["duration_s"] or 0.0), 1.0)
     plots = None
     if series.get("frames") or series.get("audio"):
         plots = Markup(_plots_svg(series, view["events"], duration, view["identity"].get("threshold")))
     return TEMPLATE.render(
         v={**view, "events": events}, ver=view["verification"], colours=SEVERITY_COLOURS, photos=photos,
-        timeline=Markup(_timeline_svg(view["events"], duration)), plots=plots, user_id=user_id,
+        checks=checks, timeline=Markup(_timeline_svg(view["events"], duration)), plots=plots, user_id=user_id,
         now=datetime.now(timezone.utc).isoformat(timespec="seconds"))

@@ -269,4 +269,5 @@ def test_tampering_fails_verification_on_the_page_and_in_the_export(browser, ser
     assert "FAILED" in chain_row and "entry 3" in chain_row
     assert "FAILED" in rec_row and "sha256_mismatch" in rec_row
     assert "data:image/jpeg;base64," in html and "<svg" in html  # self-contained: frames and plots inline
+    assert html.count("identity check at") == 2 and "enrolment photo" in html
     assert 'src="/' not in html and "href=\"/" not in html
