@@ -41,7 +41,7 @@ RECORD_FPS = 15
 MS = 1000
 
 
-class ImportError_(ValueError):
+class ImportFailed(ValueError):
     """The offline run cannot be imported (bad chain, missing files, a session that already has events)."""
 
 
@@ -129,12 +129,12 @@ def _encode_segments(video: Path, segment_s: float, max_width: int = 640) -> lis
 def _load_run(out: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     events_file, signals_file = out / "events.json", out / "signals.json"
     if not events_file.is_file() or not signals_file.is_file():
-        raise ImportError_(f"{out}: no events.json/signals.json (run `proctor analyze ... --out {out}` first)")
+        raise ImportFailed(f"{out}: no events.json/signals.json (run `proctor analyze ... --out {out}` first)")
     doc = json.loads(events_file.read_text())
     signals = json.loads(signals_file.read_text())
     check = verify_chain(doc["entries"], doc["genesis"])
     if not check.ok:
-        raise ImportError_(f"{events_file}: the offline chain does not verify: {check.reason}")
+        raise ImportFailed(f"{events_file}: the offline chain does not verify: {check.reason}")
     return doc, signals
 
 
@@ -146,7 +146,7 @@ def import_offline_session(stores: Stores, session_factory: Any, session_id: str
     analysis_dir = Path(analysis_dir)
     if not (analysis_dir / "events.json").is_file():
         if video is None:
-            raise ImportError_(f"{analysis_dir}: no events.json and no video to analyse")
+            raise ImportFailed(f"{analysis_dir}: no events.json and no video to analyse")
         from proctor.analyze import analyze_file
 
         analyze_file(Path(video), analysis_dir, references=references, progress=progress)
@@ -155,18 +155,18 @@ def import_offline_session(stores: Stores, session_factory: Any, session_id: str
     start = entries[0]["record"] if entries else {}
     end = entries[-1]["record"] if entries else {}
     if video is None or not Path(video).is_file():
-        raise ImportError_("the recording is made from the analysed video: pass video= (an existing file)")
+        raise ImportFailed("the recording is made from the analysed video: pass video= (an existing file)")
     video = Path(video)
     sha = hashlib.sha256(video.read_bytes()).hexdigest()
     if start.get("video", {}).get("sha256") not in (None, sha):
-        raise ImportError_(f"{video} is not the video the run analysed (sha256 differs)")
+        raise ImportFailed(f"{video} is not the video the run analysed (sha256 differs)")
 
     with transaction(session_factory) as db:
         row = db.get(ProctoringSession, session_id)
         if row is None:
-            raise ImportError_(f"no proctoring session {session_id!r}")
+            raise ImportFailed(f"no proctoring session {session_id!r}")
         if row.event_count:
-            raise ImportError_(f"session {session_id} already has {row.event_count} chain entries")
+            raise ImportFailed(f"session {session_id} already has {row.event_count} chain entries")
         student_id = db.get(Attempt, row.attempt_id).student_id
 
     blobs = stores.recordings.blobs  # type: ignore[attr-defined]

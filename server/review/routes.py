@@ -190,6 +190,9 @@ def recording(session_id: str, request: Request, db: DB, me: Proctor) -> Respons
         tmp = path.with_suffix(".part")
         tmp.write_bytes(data)
         tmp.replace(path)
+        for stale in cache.glob(f"{s.id}-*.webm"):  # an older concatenation (a live session grew since)
+            if stale != path:
+                stale.unlink(missing_ok=True)
     return FileResponse(path, media_type="video/webm", headers={"Cache-Control": "private, no-cache"})
 
 
