@@ -66,7 +66,7 @@ dl{display:grid;grid-template-columns:max-content auto;gap:.2rem 1rem} dt{font-w
 )
 
 
-def _timeline_svg(events: list[dict[str, Any]], duration: float) -> str:
+def timeline_svg(events: list[dict[str, Any]], duration: float) -> str:
     kinds = sorted({e["kind"] for e in events}) or ["(no events)"]
     width, left, row = 1000, 150, 22
     height = row * len(kinds) + 30
@@ -104,7 +104,7 @@ def _tick_step(duration: float) -> float:
     return 3600.0
 
 
-def _plots_svg(series: dict[str, list[dict[str, Any]]], events: list[dict[str, Any]], duration: float,
+def plots_svg(series: dict[str, list[dict[str, Any]]], events: list[dict[str, Any]], duration: float,
                threshold: float | None) -> str:
     frames, audio = series.get("frames", []), series.get("audio", [])
     fig, axes = plt.subplots(4, 1, figsize=(10, 7.5), sharex=True)
@@ -165,8 +165,8 @@ def write_report(out: Path, doc: dict[str, Any], series: dict[str, list[dict[str
         events=[{**e, "message": e.get("message") or EVENT_KINDS.get(e["kind"], "")} for e in events],
         colours=SEVERITY_COLOURS,
         per_event=(start.get("settings") or {}).get("score", {}).get("per_event_penalty", 0),
-        timeline_svg=jinja2.utils.markupsafe.Markup(_timeline_svg(events, duration)),
-        plots_svg=jinja2.utils.markupsafe.Markup(_plots_svg(series, events, duration, threshold)),
+        timeline_svg=jinja2.utils.markupsafe.Markup(timeline_svg(events, duration)),
+        plots_svg=jinja2.utils.markupsafe.Markup(plots_svg(series, events, duration, threshold)),
     )
     path = out / "report.html"
     path.write_text(html)

@@ -12,7 +12,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from proctor.report import SEVERITY_COLOURS, _plots_svg, _timeline_svg
+from proctor.report import SEVERITY_COLOURS, plots_svg, timeline_svg
 from server.storage import Stores
 
 TEMPLATE = jinja2.Environment(autoescape=True).from_string("""<!doctype html>
@@ -137,8 +137,8 @@ def render_export(view: dict[str, Any], series: dict[str, Any], stores: Stores, 
     duration = max(float(view["duration_s"] or 0.0), 1.0)
     plots = None
     if series.get("frames") or series.get("audio"):
-        plots = Markup(_plots_svg(series, view["events"], duration, view["identity"].get("threshold")))
+        plots = Markup(plots_svg(series, view["events"], duration, view["identity"].get("threshold")))
     return TEMPLATE.render(
         v={**view, "events": events}, ver=view["verification"], colours=SEVERITY_COLOURS, photos=photos,
-        checks=checks, timeline=Markup(_timeline_svg(view["events"], duration)), plots=plots, user_id=user_id,
+        checks=checks, timeline=Markup(timeline_svg(view["events"], duration)), plots=plots, user_id=user_id,
         now=datetime.now(timezone.utc).isoformat(timespec="seconds"))
