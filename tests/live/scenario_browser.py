@@ -4,7 +4,10 @@ A student signs in, consents, checks the devices, enrols, is checked, scans the 
 (with tab/full-screen/copy/devtools signals and a dropped connection in the middle) and submits.
 A screenshot of every step goes to the artifacts folder; what the page saw goes to OUT/result.json.
 
-    python tests/live/scenario_browser.py OUT_DIR SHOTS_DIR VIDEO.mjpeg AUDIO.wav
+    python tests/live/scenario_browser.py OUT_DIR SHOTS_DIR VIDEO.mjpeg AUDIO.wav [REFERENCE_FRAME_T]
+
+With REFERENCE_FRAME_T the student's reference photo is the clip's frame at that time, uploaded through the page
+(as a college's photo would be); otherwise the student takes it with the camera.
 """
 
 from __future__ import annotations
@@ -67,10 +70,12 @@ async def retry_until(page, click: str, done_js: str, tries: int, pause: float, 
             return n
         await asyncio.sleep(pause)
     said = await page.text_content("#identity-result")
-    raise AssertionError(f"{click}: not done after {tries} tries: {said}")
+    err = AssertionError(f"{click}: not done after {tries} tries: {said}")
+    err.identity_results = await page.evaluate("window.proctorPage.identityResults || []")
+    raise err
 
 
-async def run_page(base: str, video: Path, audio: Path, shots: Path) -> dict:
+async def run_page(base: str, video: Path, audio: Path, shots: Path, reference: Path | None) -> dict:
     from playwright.async_api import async_playwright
 
     result: dict = {"console": []}
@@ -114,8 +119,13 @@ async def run_page(base: str, video: Path, audio: Path, shots: Path) -> dict:
         await page.wait_for_selector("#identity-conn.ok", timeout=30000)
         t0 = time.monotonic()
         await page.wait_for_selector("#enrol-state[data-i18n]", timeout=20000)
-        if not await page.evaluate("window.proctorPage.enrolled"):
+        if reference is not None:  # a reference photo the college holds, uploaded through the page
+            await page.set_input_files("#upload-photo", str(reference))
+            await page.wait_for_function("window.proctorPage.enrolled === true", timeout=60000)
+            result["enrol_tries"] = 0
+        else:  # taken now from the camera, until the picture holds exactly one usable face
             result["enrol_tries"] = await retry_until(page, "#take-photo", "window.proctorPage.enrolled", 40, 0.4)
+        result["identity_results"] = await page.evaluate("window.proctorPage.identityResults || []")
         result["check_tries"] = await retry_until(
             page, "#check-face", "!document.querySelector('#identity-btn').disabled", 8, 0.2, wait_s=40)
         result["identity_s"] = time.monotonic() - t0
@@ -173,7 +183,22 @@ async def run_page(base: str, video: Path, audio: Path, shots: Path) -> dict:
             "[...document.querySelectorAll('#warnings li')].map(li => li.dataset.kind || li.dataset.i18n)")
         await steps.shot("exam")
         await page.wait_for_function(
-            "[...document.querySelectorAll('.save-state')].filter(e => e.dataset.saved).length >= 2", timeout=10000)
+            "[...document.querySelectorAll('.save-state')].filter(e => e.dataset.saved).length >= 3", timeout=10000)
+
+        # the student reloads the page mid-exam: signs in again and is back at the questions, answers kept
+        await page.reload()
+        await page.fill("#email", DEMO_STUDENT[0])
+        await page.fill("#password", DEMO_STUDENT[1])
+        await page.click("#signin-btn")
+        await page.check("#agree")
+        await page.click("#consent-btn")
+        await page.click("#devices-start")
+        await page.wait_for_selector("#devices-btn:not([disabled])", timeout=20000)
+        await page.click("#devices-btn")
+        await page.wait_for_selector("#questions fieldset.q", timeout=30000)
+        result["answers_after_reload"] = await page.evaluate("window.proctorPage.questions.map(q => q.response)")
+        await asyncio.sleep(3.0)
+        await steps.shot("exam-after-reload")
         await page.click("#submit-btn")
         await page.wait_for_selector("#done:not([hidden])", timeout=20000)
         await page.wait_for_function("window.proctorPage.examState === 'finished'", timeout=60000)
@@ -184,7 +209,18 @@ async def run_page(base: str, video: Path, audio: Path, shots: Path) -> dict:
     return result
 
 
-async def main(out_dir: Path, shots: Path, video: Path, audio: Path) -> None:
+def reference_photo(video: Path, t: float, out: Path) -> Path:
+    """The clip's frame at ``t`` s as a JPEG: the student's reference photo on file at the college."""
+    import cv2
+
+    from proctor.media import iter_video_frames
+
+    frame = next(f for f in iter_video_frames(video) if f.t >= t)
+    cv2.imwrite(str(out), cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2BGR))
+    return out
+
+
+async def main(out_dir: Path, shots: Path, video: Path, audio: Path, reference_t: float | None) -> None:
     import uvicorn
 
     from server.app import create_app
@@ -204,11 +240,14 @@ async def main(out_dir: Path, shots: Path, video: Path, audio: Path) -> None:
         await asyncio.sleep(0.05)
     t0 = time.monotonic()
     result: dict = {"db": settings.resolved_database_url(), "data_dir": str(out_dir)}
+    reference = None if reference_t is None else reference_photo(video, reference_t, out_dir / "reference.jpg")
     try:
-        result.update(await run_page(f"http://127.0.0.1:{port}", video, audio, shots))
+        result.update(await run_page(f"http://127.0.0.1:{port}", video, audio, shots, reference))
         result["ok"] = True
     except Exception as exc:  # noqa: BLE001 - reported to the test with what was seen so far
         import traceback
+
+        result["identity_results"] = getattr(exc, "identity_results", None)
 
         result["ok"] = False
         result["error"] = traceback.format_exc()
@@ -223,4 +262,5 @@ if __name__ == "__main__":
     enter_loopback_netns()
     out, shots_dir = Path(sys.argv[1]), Path(sys.argv[2])
     shots_dir.mkdir(parents=True, exist_ok=True)
-    asyncio.run(main(out, shots_dir, Path(sys.argv[3]), Path(sys.argv[4])))
+    asyncio.run(main(out, shots_dir, Path(sys.argv[3]), Path(sys.argv[4]),
+                     float(sys.argv[5]) if len(sys.argv) > 5 else None))

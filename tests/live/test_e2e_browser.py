@@ -26,9 +26,11 @@ HERE = Path(__file__).resolve().parent
 CHROMIUM = os.environ.get("PROCTOR_CHROMIUM", "/usr/bin/chromium")
 
 CLIPS = {
-    # clip: (video, audio, expect multiple_faces)
-    "two_people": ("video/two_people_dinner_640x480.mjpeg", "audio/speech_conversation_2speakers.wav", True),
-    "one_person": ("video/webcam_glasses_man_640x480.mjpeg", "audio/silence_roomtone.wav", False),
+    # clip: (video, audio, expect multiple_faces, reference photo: the clip's frame at this time, or taken now)
+    # two_people: the boy seen alone at 7-8.9 s of each 9.5 s loop is "the student", uploaded from the frame at
+    # 7.6 s; the others at the table are the extra faces
+    "two_people": ("video/two_people_dinner_640x480.mjpeg", "audio/speech_conversation_2speakers.wav", True, 7.6),
+    "one_person": ("video/webcam_glasses_man_640x480.mjpeg", "audio/silence_roomtone.wav", False, None),
 }
 
 
@@ -38,12 +40,13 @@ def e2e(request, tmp_path_factory, data_dir, artifacts_dir):
         pytest.fail(f"Chromium is not at {CHROMIUM}: install the Debian package (apt-get install -y chromium) "
                     "or set PROCTOR_CHROMIUM")
     name = request.param
-    video, audio, expect_multi = CLIPS[name]
+    video, audio, expect_multi, reference_t = CLIPS[name]
     out = tmp_path_factory.mktemp(f"e2e_{name}")
     shots = artifacts_dir / f"e2e-{name}"
     shutil.rmtree(shots, ignore_errors=True)
     proc = subprocess.run([sys.executable, str(HERE / "scenario_browser.py"), str(out), str(shots),
-                           str(data_dir / video), str(data_dir / audio)], capture_output=True, text=True, timeout=420)
+                           str(data_dir / video), str(data_dir / audio), *([] if reference_t is None else [str(reference_t)])],
+                          capture_output=True, text=True, timeout=420)
     result_file = out / "result.json"
     if not result_file.is_file():
         pytest.fail(f"the browser scenario did not finish (exit {proc.returncode}):\n{proc.stderr[-5000:]}")
@@ -60,7 +63,8 @@ def e2e(request, tmp_path_factory, data_dir, artifacts_dir):
 def test_every_step_has_a_screenshot(e2e):
     _, _, result, _, _, shots = e2e
     names = [s["step"] for s in result["timeline"]]
-    assert names == ["signin", "consent", "devices", "identity", "room-scan", "connection-lost", "exam", "done"]
+    assert names == ["signin", "consent", "devices", "identity", "room-scan", "connection-lost", "exam",
+                     "exam-after-reload", "done"]
     for s in result["timeline"]:
         assert (shots / s["screenshot"]).stat().st_size > 5000
 
@@ -82,6 +86,7 @@ def test_answers_were_saved(e2e):
         answers = db.query(Answer).filter(Answer.attempt_id == result["attempt"]["id"]).all()
         assert {a.question_id for a in answers} >= {q["id"] for q in result["questions"][:2]}
         assert any(a.response == "def" for a in answers)  # typed while the connection was down
+    assert result["answers_after_reload"][:3] == [1, [1], "def"]  # the reloaded page shows them again
 
 
 def test_the_clip_events_and_frames(e2e):
@@ -115,7 +120,8 @@ def test_browser_signals_and_the_drop_are_events(e2e):
     if result["fullscreen"] is True:
         assert "fullscreen_exit" in by_kind
     lost = by_kind["stream_lost"]
-    assert len(lost) == 1 and lost[0]["duration"] >= 3.0 and lost[0]["evidence"]["details"]["reconnected"]
+    assert len(lost) == 2  # the dropped connection, then the page reload
+    assert lost[0]["duration"] >= 3.0 and all(e["evidence"]["details"]["reconnected"] for e in lost)
     assert all(e["status"] == "closed" for e in events)
 
 

@@ -119,9 +119,7 @@ function connBanner(key, vars) {
   el.hidden = false;
 }
 
-async function startIdentity() {
-  show("identity");
-  say($("identity-conn"), "identity.connecting");
+function newLiveConnection() {
   const live = new LiveConnection({ sessionId: state.attempt.proctoring_session_id, stream: state.stream, token: state.token });
   state.live = live;
   live.addEventListener("warning", (e) => addWarning(e.detail));
@@ -132,13 +130,34 @@ async function startIdentity() {
   live.addEventListener("restored", () => { connBanner("conn.back"); setTimeout(() => connBanner(null), 4000); });
   live.addEventListener("failed", (e) => connBanner("conn.failed", { error: e.detail.error }));
   live.addEventListener("exam_state", (e) => { state.examState = e.detail.state; });
+  return live;
+}
+
+// After the devices check: a new attempt goes through identity and room scan; one already started (the page was
+// reloaded mid-exam) reconnects its proctoring session and goes straight back to its questions.
+async function afterDevices() {
+  if (state.attempt.state !== "started") return startIdentity();
+  const live = newLiveConnection();
+  try {
+    await live.connect();
+  } catch (err) {
+    say($("devices-status"), "conn.failed", { error: err.message }, "error");
+    return;
+  }
+  await startExam(true);
+}
+
+async function startIdentity() {
+  show("identity");
+  say($("identity-conn"), "identity.connecting");
+  const live = newLiveConnection();
+  live.addEventListener("open", () => say($("identity-conn"), "identity.connected", {}, "ok"), { once: true });
   try {
     await live.connect();
   } catch (err) {
     say($("identity-conn"), "conn.failed", { error: err.message }, "error");
     return;
   }
-  live.addEventListener("open", () => say($("identity-conn"), "identity.connected", {}, "ok"), { once: true });
   live.send({ type: "step", step: "identity" });
   const status = await api(`/api/live/sessions/${state.attempt.proctoring_session_id}/enrolment`);
   setEnrolled(status.enrolled);
@@ -186,6 +205,7 @@ function checkFace() {
 }
 
 function identityResult(r) {
+  (state.identityResults ||= []).push(r);
   $("check-face").disabled = false;
   say($("identity-result"), `identity.result.${r.reason}`, {}, r.ok ? "ok" : "bad");
   if (r.ok) $("identity-btn").disabled = false;
@@ -220,8 +240,8 @@ function roomFinish() {
 }
 
 // ---- 6. exam -------------------------------------------------------------------------------------------
-async function startExam() {
-  state.attempt = await api(`/api/student/attempts/${state.attempt.id}/start`, { method: "POST" });
+async function startExam(resume = false) {
+  if (!resume) state.attempt = await api(`/api/student/attempts/${state.attempt.id}/start`, { method: "POST" });
   const q = await api(`/api/student/attempts/${state.attempt.id}/questions`);
   state.questions = q.questions;
   state.deadline = q.deadline_at ? new Date(q.deadline_at) : null;
@@ -359,7 +379,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("signin-form").addEventListener("submit", signIn);
   $("consent-btn").addEventListener("click", () => consent().catch((e) => say($("consent-error"), "conn.failed", { error: e.message }, "error")));
   $("devices-start").addEventListener("click", startDevices);
-  $("devices-btn").addEventListener("click", startIdentity);
+  $("devices-btn").addEventListener("click", afterDevices);
   $("take-photo").addEventListener("click", takePhoto);
   $("upload-photo").addEventListener("change", (e) => { const f = e.target.files[0]; if (f) enrolBlob(f, f.name); });
   $("check-face").addEventListener("click", checkFace);
