@@ -91,14 +91,12 @@ async def main(out_dir: Path, video: Path, audio: Path) -> None:
     import httpx
     import uvicorn
 
-    from server.live.app import live_lifespan
     from tests.live.rtc_client import LiveClient, encode_clip
     from tests.live.world import live_app, make_world
 
     world = make_world(out_dir, live_ice_loopback=True, live_media_timeout_s=1.5, live_grace_s=30.0,
                        live_segment_s=3.0, live_workers=1, live_max_sessions=1)
     app = live_app(world)
-    app.router.lifespan_context = live_lifespan
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, loop="asyncio", lifespan="on",
                                            log_level="warning"))
@@ -169,7 +167,6 @@ async def main(out_dir: Path, video: Path, audio: Path) -> None:
         await serve
         world_b = dataclasses.replace(world, settings=world.settings.model_copy(update={"live_node_id": "node-b"}))
         app_b = live_app(world_b)
-        app_b.router.lifespan_context = live_lifespan
         port_b = free_port()
         server = uvicorn.Server(uvicorn.Config(app_b, host="127.0.0.1", port=port_b, loop="asyncio", lifespan="on",
                                                log_level="warning"))
