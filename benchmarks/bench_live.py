@@ -11,7 +11,8 @@ loopback-only network namespace (needs root). For each number of sessions it pri
 
 A level is *sustained* when every session gets >= 5 analysed frames per second and both p95 delays are under 1 s.
 
-    .venv/bin/python benchmarks/bench_live.py --sessions 4,8,12,16 --seconds 30
+    .venv/bin/python benchmarks/bench_live.py [--sessions 4,6,8,12,16] [--seconds 30] [--workers N]
+    .venv/bin/python benchmarks/bench_live.py --recording-cost
 """
 
 from __future__ import annotations
@@ -167,7 +168,7 @@ async def run_level(n: int, clip, args) -> dict:
     dt = t1 - t0
     c = lambda st, key: st.get("counters", {}).get(key, 0)  # noqa: E731
     fps = [(c(a, "analysed") - c(b, "analysed")) / dt for a, b in zip(after, before)]
-    recv = [(c(a, "video_received") - c(b, "video_received")) / dt for a, b in zip(after, before)]
+    recv = [(a["video_frames_in"] - b["video_frames_in"]) / dt for a, b in zip(after, before)]
     behind = sum(c(a, "skipped_behind") - c(b, "skipped_behind") for a, b in zip(after, before))
     frame_lat = sorted(v for a in after for v in a["frame_latency_samples"])
     event_lat = sorted(v for a in after for v in a["event_latency_samples"])
@@ -310,9 +311,9 @@ if __name__ == "__main__":
         serve(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
         sys.exit(0)
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sessions", default="4,8,12,16", help="comma-separated levels")
+    ap.add_argument("--sessions", default="4,6,8,12,16", help="comma-separated levels")
     ap.add_argument("--seconds", type=float, default=30.0, help="measured seconds per level")
-    ap.add_argument("--warmup", type=float, default=10.0)
+    ap.add_argument("--warmup", type=float, default=15.0, help="seconds after the last client connected")
     ap.add_argument("--workers", type=int, default=0, help="analysis processes (0: one per core)")
     ap.add_argument("--clip", default="video/two_people_dinner_640x480.mjpeg")
     ap.add_argument("--audio", default="audio/speech_conversation_2speakers.wav")
