@@ -86,7 +86,6 @@ async def run_page(base: str, video: Path, audio: Path, shots: Path, reference: 
         await context.grant_permissions(["camera", "microphone"], origin=base)
         page = await context.new_page()
         page.on("console", lambda m: result["console"].append(f"{m.type}: {m.text}"[:300]))
-        page.on("dialog", lambda d: asyncio.ensure_future(d.accept()))
         steps = Steps(page, shots)
 
         await page.goto(f"{base}/student/")
@@ -200,6 +199,10 @@ async def run_page(base: str, video: Path, audio: Path, shots: Path, reference: 
         await asyncio.sleep(3.0)
         await steps.shot("exam-after-reload")
         await page.click("#submit-btn")
+        await page.click("#confirm-no")  # changed their mind: nothing is submitted
+        result["submitted_early"] = await page.evaluate("!!window.proctorPage.submitting")
+        await page.click("#submit-btn")
+        await page.click("#confirm-yes")
         await page.wait_for_selector("#done:not([hidden])", timeout=20000)
         await page.wait_for_function("window.proctorPage.examState === 'finished'", timeout=60000)
         await steps.shot("done")

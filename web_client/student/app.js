@@ -336,7 +336,7 @@ function tickTimer() {
   if (!state.deadline) return;
   const left = Math.max(0, Math.round((state.deadline - Date.now()) / 1000));
   $("timer").textContent = `${String(Math.floor(left / 60)).padStart(2, "0")}:${String(left % 60).padStart(2, "0")}`;
-  if (left === 0 && !state.submitting) { addWarning({ code: "exam.time_up" }); submit(true); }
+  if (left === 0 && !state.submitting) { addWarning({ code: "exam.time_up" }); submit(); }
 }
 
 function addWarning(msg) {
@@ -348,9 +348,14 @@ function addWarning(msg) {
   $("warnings").prepend(li);
 }
 
-async function submit(force = false) {
+function askSubmit() {
+  // an in-page dialog (a window.confirm() box would take the focus away: a false "left the window" signal)
+  const dlg = $("confirm-submit");
+  if (dlg.showModal) dlg.showModal(); else submit();
+}
+
+async function submit() {
   if (state.submitting) return;
-  if (!force && !window.confirm(t("exam.confirm_submit"))) return;
   state.submitting = true;
   $("submit-btn").disabled = true;
   try {
@@ -387,7 +392,9 @@ document.addEventListener("DOMContentLoaded", () => {
   $("room-start").addEventListener("click", roomStart);
   $("room-finish").addEventListener("click", roomFinish);
   $("room-btn").addEventListener("click", () => startExam().catch((e) => addWarning({ code: "conn.failed" })));
-  $("submit-btn").addEventListener("click", () => submit(false));
+  $("submit-btn").addEventListener("click", askSubmit);
+  $("confirm-yes").addEventListener("click", () => { $("confirm-submit").close(); submit(); });
+  $("confirm-no").addEventListener("click", () => $("confirm-submit").close());
   $("fullscreen-btn").addEventListener("click", () => document.documentElement.requestFullscreen?.().catch(() => {}));
   show("signin");
 });
