@@ -61,6 +61,7 @@ class CameraBlockedRule(BaseModel):
 
 class BodyMovementRule(BaseModel):
     use_pose_model: bool = True  # BlazePose landmarks (~18 ms/frame); False: frame differencing only (~0.5 ms)
+    pose_every_n_frames: int = 3  # the pose model runs on every n-th analysed frame (5 fps: 1.7 per second)
     motion_level: float = 0.25  # body motion score (0-1) above this is large movement
     min_duration_s: float = 2.0
 

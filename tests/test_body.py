@@ -13,6 +13,7 @@ import pytest
 from proctor.media import iter_video_frames
 from proctor.model_files import model_path
 from proctor.signals import BodyObservation, FaceBox
+from proctor.settings import EngineSettings
 from proctor.vision.body import (
     NONE_BELOW,
     POSE_DETECTOR_MEMBER,
@@ -74,8 +75,10 @@ def clips(data_dir: Path, find_face) -> dict[str, list[tuple[int, np.ndarray, Fa
 def pose_analyzer_factory():
     made = []
 
-    def make() -> BodyAnalyzer:
-        analyzer = BodyAnalyzer(use_pose=True)
+    def make(every: int = 1) -> BodyAnalyzer:
+        # the pose method itself is tested on every frame; the default cadence (every 3rd) is tested below
+        settings = EngineSettings().with_overrides({"body_movement": {"pose_every_n_frames": every}})
+        analyzer = BodyAnalyzer(settings, use_pose=True)
         made.append(analyzer)
         return analyzer
 
@@ -160,6 +163,19 @@ def test_pose_on_a_still_person_scores_low(clips, pose_analyzer_factory):
     assert len(pose_obs) > 0.8 * len(obs)
     assert all(o.shoulders_visible for o in pose_obs)
     assert max(o.motion for o in pose_obs) < 0.1
+
+
+def test_default_cadence_runs_the_pose_model_on_every_third_frame_and_holds_its_figure(clips, pose_analyzer_factory):
+    assert EngineSettings().body_movement.pose_every_n_frames == 3
+    every1 = run(pose_analyzer_factory(1), clips[STILL])
+    every3 = run(pose_analyzer_factory(3), clips[STILL])
+    assert len(every3) == len(every1)
+    # frames 0, 3, 6, ... are measured; the two after each repeat its observation
+    for i in range(0, len(every3) - 2, 3):
+        if every3[i].source == "pose":
+            assert every3[i + 1] == every3[i] and every3[i + 2] == every3[i]
+    late = [o for o in every3[30:] if o.source == "pose"]
+    assert late and max(o.motion for o in late) < 0.1
 
 
 def test_identical_frames_are_no_motion(clips):

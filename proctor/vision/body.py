@@ -410,7 +410,8 @@ class BodyAnalyzer:
     """Upper-body movement of the student, one frame after another (see the module doc).
 
     ``use_pose=False`` runs only frame differencing (~0.5 ms per 640x480 frame). With ``use_pose=True``
-    the pose model runs too (~18 ms CPU per 640x480 frame on one core, VIDEO mode; ~0.35 s to start); its
+    the pose model runs too, on every ``settings.body_movement.pose_every_n_frames``-th frame (~18 ms CPU per
+    640x480 frame on one core, VIDEO mode; ~0.35 s to start; the frames between reuse its last figure); its
     figure is used whenever it sees the shoulders or has usually seen them, the differencing figure otherwise
     (``shoulders_visible`` and ``hands_visible`` come from the pose model in both cases).
     """
@@ -420,7 +421,11 @@ class BodyAnalyzer:
         fps = self.settings.analysis_fps if self.settings.analysis_fps > 0 else 5.0
         self._step_ms = max(1, round(1000.0 / fps))
         self._diff = FrameDiffMotion(fps)
-        self._baseline = _Baseline(max(MIN_BASELINE, round(BASELINE_S * fps)))
+        # the pose model runs on every n-th frame; the frames between reuse its last observation
+        self._pose_every = max(1, int(self.settings.body_movement.pose_every_n_frames))
+        self._baseline = _Baseline(max(MIN_BASELINE, round(BASELINE_S * fps / self._pose_every)))
+        self._frame_no = 0
+        self._last_pose_obs: BodyObservation | None = None
         self._last_ts: int | None = None
         self._landmarker = None
         if use_pose:
@@ -459,6 +464,12 @@ class BodyAnalyzer:
         diff = self._diff.update(rgb, face_box)
         if self._landmarker is None:
             return BodyObservation(motion=diff.motion, region=diff.region, source="motion")
+        last = self._last_pose_obs
+        self._frame_no += 1
+        if last is not None and (self._frame_no - 1) % self._pose_every:
+            if last.source == "pose":
+                return last
+            return BodyObservation(diff.motion, diff.region, last.shoulders_visible, last.hands_visible, source="motion")
 
         import mediapipe as mp
 
@@ -476,13 +487,18 @@ class BodyAnalyzer:
         use_pose = use_pose or (not p.shoulders_visible and self._baseline.shoulders_usual())
         self._baseline.add(p)
         if use_pose:
-            return BodyObservation(motion, region, p.shoulders_visible, hands, source="pose")
-        return BodyObservation(diff.motion, diff.region, p.shoulders_visible, hands, source="motion")
+            obs = BodyObservation(motion, region, p.shoulders_visible, hands, source="pose")
+        else:
+            obs = BodyObservation(diff.motion, diff.region, p.shoulders_visible, hands, source="motion")
+        self._last_pose_obs = obs
+        return obs
 
     def reset(self) -> None:
         """Forget the previous frame and the usual place (a new session starts)."""
         self._diff.reset()
         self._baseline = _Baseline(self._baseline.seen.maxlen or MIN_BASELINE)
+        self._last_pose_obs = None
+        self._frame_no = 0
 
     def close(self) -> None:
         if self._landmarker is not None:
