@@ -2,7 +2,7 @@
 
 Real aiortc clients (tests/live/rtc_client.py) send a shared clip as camera video (VP8 640x480, 15 fps, encoded
 once and sent by every client, as a browser sends its encoder's output) and microphone audio (Opus), to the
-live server (its own process with its analysis worker processes, default one per core), all inside a
+live server (its own process with its analysis worker processes, default two per core), all inside a
 loopback-only network namespace (needs root). For each number of sessions it prints:
 
 - analysed frames per second per session (min / median), frames skipped,
@@ -177,7 +177,7 @@ async def run_level(n: int, clip, args) -> dict:
     p95 = lambda xs: xs[min(len(xs) - 1, int(0.95 * (len(xs) - 1) + 0.5))] if xs else None  # noqa: E731
     server_cores = (cpu1 - cpu0) / dt
     out = {
-        "sessions": n, "seconds": round(dt, 1), "workers": args.workers or os.cpu_count(),
+        "sessions": n, "seconds": round(dt, 1), "workers": args.workers or 2 * (os.cpu_count() or 1),
         "fps_min": round(min(fps), 2), "fps_median": round(statistics.median(fps), 2),
         "received_fps_median": round(statistics.median(recv), 2), "skipped_behind": behind,
         "frame_p95_s": p95(frame_lat), "event_p95_s": p95(event_lat), "events_timed": len(event_lat),
@@ -316,7 +316,7 @@ if __name__ == "__main__":
     ap.add_argument("--sessions", default="4,6,8,12,16", help="comma-separated levels")
     ap.add_argument("--seconds", type=float, default=30.0, help="measured seconds per level")
     ap.add_argument("--warmup", type=float, default=15.0, help="seconds after the last client connected")
-    ap.add_argument("--workers", type=int, default=0, help="analysis processes (0: one per core)")
+    ap.add_argument("--workers", type=int, default=0, help="analysis processes (0: the server's default, two per core)")
     ap.add_argument("--clip", default="video/two_people_dinner_640x480.mjpeg")
     ap.add_argument("--audio", default="audio/speech_conversation_2speakers.wav")
     ap.add_argument("--enrol", default="faces/tvshow_eddie/01.jpg",

@@ -53,7 +53,7 @@ class ServerSettings(BaseSettings):
 
     # --- live exams (added by the live-exam work) ----------------------------------------------------
     # (keep live-exam fields in this section)
-    live_workers: int = 0  # analysis worker processes (0: one per CPU core)
+    live_workers: int = 0  # analysis worker processes (0: two per CPU core: measured best, see bench_live)
     live_analyzer: str = "server.live.worker:default_analyzer"  # "module:function" building a session's analyser
     live_grace_s: float = 120.0  # a dropped student may reconnect this long; then the session ends
     live_media_timeout_s: float = 4.0  # no video for this long means the stream is lost
