@@ -15,12 +15,13 @@ stores them. Messages are plain tuples (cheap to pickle):
 
 main -> worker: ``("open", sid, settings_dict, enrolment_dict|None, analyzer_factory, id_tag|None)``,
 ``("video", sid, mime, data, rtp_ts, t, arrival_mono)``, ``("audio", sid, mime, [(data, rtp_ts)], t)``,
-``("enrol", sid, enrolment_dict)``, ``("identity", sid, request_id)``,
+``("enrol_photos", sid, request_id, [jpeg bytes])``, ``("identity", sid, request_id)``,
 ``("external", sid, request_id, kind, start, end, source, details)``, ``("finish", sid, t_end)``,
 ``("close", sid)``, ``("stop",)``.
 
 worker -> main: ``("opened", sid, error|None)``, ``("frame", sid, stats_dict, [(record, images)])``,
 ``("events", sid, request_id|None, [(record, images)])``, ``("identity", sid, request_id, result_dict)``,
+``("enrolled", sid, request_id, enrolment_dict|None, problem|None)``, ``("decode_error", sid)``,
 ``("closed", sid, counters)``, ``("error", sid, text)``.
 """
 
@@ -196,9 +197,6 @@ class Worker:
             s.analyzer.close()
         finally:
             self.outq.put(("closed", sid, dict(s.counters)))
-
-    def _on_enrol(self, sid: str, enrolment: dict[str, Any] | None) -> None:
-        set_enrolment(self.sessions[sid].analyzer, enrolment)
 
     def _on_enrol_photos(self, sid: str, request_id: str, photos: list[bytes]) -> None:
         """Make the enrolment here (dlib, ~0.1-1 s): never in the server's event loop process."""
