@@ -399,7 +399,9 @@ class LiveHub:
             await pc.close()
 
     async def _expire(self, s: LiveSession) -> None:
-        start = s.lost_t if s.lost_t is not None else s.now_t()
+        if s.ending or s.lost_t is None:  # already ending, or the student came back meanwhile
+            return
+        start = s.lost_t
         end = start + self.settings.live_grace_s
         s.lost_t = None
         self._external(s, "stream_lost", start, end, "server",

@@ -207,6 +207,24 @@ async def main(out_dir: Path, video: Path, audio: Path) -> None:
         except RuntimeError as exc:
             result["after_finish"] = str(exc)[:200]
         await late.drop()
+
+        # bob drops and never comes back: when the grace period (2 s on this node) ends, the session ends
+        server.should_exit = True
+        await serve
+        world_c = dataclasses.replace(world, settings=world.settings.model_copy(
+            update={"live_node_id": "node-c", "live_grace_s": 2.0}))
+        server = uvicorn.Server(uvicorn.Config(live_app(world_c), host="127.0.0.1", port=free_port(),
+                                               loop="asyncio", lifespan="on", log_level="warning"))
+        serve = asyncio.create_task(server.serve())
+        while not server.started:
+            await asyncio.sleep(0.05)
+        base_c = f"http://127.0.0.1:{server.config.port}"
+        bob = LiveClient(base_c, world.tokens["bob"], world.sessions["bob"], clip)
+        await bob.connect()
+        await asyncio.sleep(3.0)
+        await bob.drop()
+        await asyncio.sleep(6.0)  # media timeout 1.5 s + grace 2 s, and the analysis closing
+        result["bob_session"] = world.sessions["bob"]
     finally:
         server.should_exit = True
         await serve

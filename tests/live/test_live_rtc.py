@@ -152,3 +152,16 @@ def test_recording_segments_verify_and_decode(run):
             assert c.streams.video[0].codec_context.name in ("vp8", "libvpx")
             frames = sum(1 for _ in c.decode(video=0))
         assert frames >= 1
+
+
+def test_the_session_ends_when_the_grace_period_is_over(run):
+    result, stores = run
+    sid = result["bob_session"]
+    assert stores.sessions.get(sid).status == "error"
+    assert stores.events.verify(sid).ok
+    records = [e["record"] for e in stores.events.list(sid)]
+    lost = [r for r in fold_events(records) if r["kind"] == "stream_lost"]
+    assert len(lost) == 1 and lost[0]["evidence"]["details"]["reconnected"] is False
+    assert lost[0]["duration"] == pytest.approx(2.0, abs=0.01)  # the grace period
+    assert any(r["type"] == "analysis_stats" for r in records)
+    assert stores.recordings.verify_manifest(sid).ok
