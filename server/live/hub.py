@@ -480,6 +480,14 @@ class LiveHub:
                         lambda f: f.exception() and log.warning("heartbeat: %s", f.exception()))
 
     # ---- browser messages --------------------------------------------------------------------------------
+    def send_to_student(self, sid: str, message: dict[str, Any]) -> bool:
+        """Send a data channel message to the session's page (e.g. a proctor's note); False if not connected."""
+        s = self.sessions.get(sid)
+        if s is None or s.channel is None or s.channel.readyState != "open":
+            return False
+        self._send(s, message)
+        return True
+
     def _send(self, s: LiveSession, message: dict[str, Any]) -> None:
         ch = s.channel
         if ch is not None and ch.readyState == "open":

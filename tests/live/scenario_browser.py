@@ -27,6 +27,7 @@ from tests.live.netns import enter_loopback_netns  # noqa: E402
 
 CHROMIUM = os.environ.get("PROCTOR_CHROMIUM", "/usr/bin/chromium")
 DEMO_STUDENT = ("student@demo.college", "demo-student-pass")
+DEMO_PROCTOR = ("proctor@demo.college", "demo-proctor-pass")
 
 
 def chromium_args(video: Path, audio: Path) -> list[str]:
@@ -76,6 +77,7 @@ async def retry_until(page, click: str, done_js: str, tries: int, pause: float, 
 
 
 async def run_page(base: str, video: Path, audio: Path, shots: Path, reference: Path | None) -> dict:
+    import httpx
     from playwright.async_api import async_playwright
 
     result: dict = {"console": []}
@@ -177,6 +179,16 @@ async def run_page(base: str, video: Path, audio: Path, shots: Path, reference: 
         await page.evaluate("document.dispatchEvent(new ClipboardEvent('paste', {clipboardData: new DataTransfer()}))")
         await page.wait_for_function("document.querySelector('#conn').dataset.i18n === 'conn.back'", timeout=40000)
         result["restored_after_s"] = time.monotonic() - result["drop_at"]
+        # a proctor writes to the student (review API); the note appears beside the questions
+        async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+            login = (await http.post("/api/auth/login", json={"email": DEMO_PROCTOR[0], "password": DEMO_PROCTOR[1]})).json()
+            sid = await page.evaluate("window.proctorPage.attempt.proctoring_session_id")
+            r = await http.post(f"/api/review/sessions/{sid}/message", json={"text": "Please keep your hands visible."},
+                                headers={"Authorization": f"Bearer {login['token']}"})
+            result["proctor_message"] = {"status": r.status_code, **r.json()}
+        await page.wait_for_function(
+            "[...document.querySelectorAll('#warnings li')].some(li => li.textContent.includes('hands visible'))",
+            timeout=10000)
         await asyncio.sleep(6.0)  # let the analysis see the clip after the reconnection
         result["warnings"] = await page.evaluate(
             "[...document.querySelectorAll('#warnings li')].map(li => li.dataset.kind || li.dataset.i18n)")

@@ -74,6 +74,7 @@ def test_the_page_flow(e2e):
     assert result["titles"] == {"kk": "Кіру", "ru": "Вход", "en": "Sign in"}
     assert result["camera_before_consent"] is False
     assert result["submitted_early"] is False  # "keep answering" in the confirmation submits nothing
+    assert result["proctor_message"]["status"] == 200 and result["proctor_message"]["delivered"] is True
     assert result["consent_refused"]  # agreeing is required
     assert result["audio_level"] is not None
     assert "360" in result["room_request"]

@@ -1,5 +1,5 @@
 // The student's exam page: sign in -> consent -> camera/microphone check -> identity -> room scan -> exam -> done.
-import { LANGS, applyTexts, initialLang, setLang, t } from "./i18n.js";
+import { LANGS, applyTexts, has, initialLang, setLang, t } from "./i18n.js";
 import { LiveConnection } from "./live.js";
 import { watchSignals } from "./signals.js";
 
@@ -129,7 +129,10 @@ function newLiveConnection() {
   live.addEventListener("lost", () => connBanner("conn.lost"));
   live.addEventListener("restored", () => { connBanner("conn.back"); setTimeout(() => connBanner(null), 4000); });
   live.addEventListener("failed", (e) => connBanner("conn.failed", { error: e.detail.error }));
-  live.addEventListener("exam_state", (e) => { state.examState = e.detail.state; });
+  live.addEventListener("exam_state", (e) => {
+    state.examState = e.detail.state;
+    if (e.detail.state === "finished") endedRemotely(e.detail);
+  });
   return live;
 }
 
@@ -342,10 +345,33 @@ function tickTimer() {
 function addWarning(msg) {
   const li = document.createElement("li");
   const key = msg.code || `warning.${msg.kind}`;
-  li.dataset.i18n = key;
   li.dataset.kind = msg.kind || "";
-  li.textContent = t(key);
+  if (msg.kind === "proctor_message" && msg.text) {
+    // a person's words, shown as written, under a translated title
+    const title = document.createElement("strong");
+    title.dataset.i18n = key;
+    title.textContent = t(key);
+    li.append(title, document.createTextNode(": " + msg.text));
+  } else if (has(key) || !msg.text) {
+    li.dataset.i18n = key;
+    li.textContent = t(key);
+  } else {
+    li.textContent = msg.text; // a warning this page has no translation for: the server's English text
+  }
   $("warnings").prepend(li);
+}
+
+// The proctoring side ended the session while the student was still answering (a proctor, the grace period).
+function endedRemotely(msg) {
+  if (state.submitting || state.step !== "exam") return;
+  state.submitting = true;
+  clearInterval(state.timer);
+  state.stopSignals?.();
+  if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
+  say($("done-text"), "done.ended", { reason: msg.reason || "" });
+  show("done");
+  state.live.close();
+  state.stream.getTracks().forEach((tr) => tr.stop());
 }
 
 function askSubmit() {

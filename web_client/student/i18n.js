@@ -82,6 +82,8 @@ const en = {
   "exam.time_up": "Time is up: your answers are being submitted.",
   "done.heading": "Exam submitted",
   "done.text": "Your answers were handed in. You may close this page.",
+  "done.ended": "The exam was ended by the proctoring side: {reason}. The answers you saved were handed in.",
+  "warning.proctor_message": "Message from the proctor",
   "conn.lost": "Connection lost. Reconnecting… The exam goes on; your answers are kept.",
   "conn.back": "Connection restored.",
   "conn.failed": "The proctoring connection failed: {error}",
@@ -177,6 +179,8 @@ const ru = {
   "exam.time_up": "Время вышло: ваши ответы отправляются.",
   "done.heading": "Экзамен сдан",
   "done.text": "Ваши ответы приняты. Эту страницу можно закрыть.",
+  "done.ended": "Экзамен завершён со стороны прокторинга: {reason}. Сохранённые ответы приняты.",
+  "warning.proctor_message": "Сообщение проктора",
   "conn.lost": "Соединение потеряно. Переподключаемся… Экзамен продолжается, ответы сохранены.",
   "conn.back": "Соединение восстановлено.",
   "conn.failed": "Не удалось подключиться к прокторингу: {error}",
@@ -272,6 +276,8 @@ const kk = {
   "exam.time_up": "Уақыт бітті: жауаптарыңыз жіберілуде.",
   "done.heading": "Емтихан тапсырылды",
   "done.text": "Жауаптарыңыз қабылданды. Бұл бетті жабуға болады.",
+  "done.ended": "Емтиханды проктор тарапы аяқтады: {reason}. Сақталған жауаптарыңыз қабылданды.",
+  "warning.proctor_message": "Проктордың хабарламасы",
   "conn.lost": "Байланыс үзілді. Қайта қосылуда… Емтихан жалғасуда, жауаптарыңыз сақталған.",
   "conn.back": "Байланыс қалпына келді.",
   "conn.failed": "Проктор серверіне қосылу мүмкін болмады: {error}",
@@ -306,6 +312,8 @@ export function setLang(lang) {
 }
 
 export function lang() { return current; }
+
+export function has(key) { return key in en; }
 
 export function t(key, vars = {}) {
   const text = TEXTS[current][key] ?? en[key] ?? key;
