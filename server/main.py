@@ -18,6 +18,7 @@ def serve(host: str | None = None, port: int | None = None, settings: ServerSett
     if updates:
         settings = settings.model_copy(update=updates)
     print(f"Student exam page: {settings.resolved_public_url()}{STUDENT_PAGE}", file=sys.stdout, flush=True)
+    print(f"Proctor review page: {settings.resolved_public_url()}/review/", file=sys.stdout, flush=True)
     run(settings)
 
 
