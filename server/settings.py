@@ -59,6 +59,8 @@ class ServerSettings(BaseSettings):
     live_media_timeout_s: float = 4.0  # no video for this long means the stream is lost
     live_segment_s: float = 10.0  # recording segment length (each starts at a keyframe)
     live_room_scan_s: float = 20.0  # how long the room scan asks the student to turn the camera
+    live_rescan_after_events: list[str] = ["multiple_faces", "speech"]  # these events make the server ask for a re-scan
+    live_rescan_min_interval_s: float = 300.0  # at most one such re-scan request per session this often
     live_identity_check_s: float = 8.0  # the identity step looks at live frames this long for a matching face
     live_retention_days: int = 365  # how long recordings are kept (told to the student on the consent screen)
     live_max_body_bytes: int = 65536  # offers and other live requests larger than this get 413

@@ -113,6 +113,8 @@ class LiveSession:
     connections: int = 0
     created_mono: float = field(default_factory=time.monotonic)
     video_frames_in: int = 0  # encoded video frames taken off the connection (counted here, not in the worker)
+    scanning: bool = False  # between the page's room_scan start and end
+    last_rescan_mono: float | None = None  # when a rule last asked for a re-scan
 
     def now_t(self) -> float:
         return time.time() - self.t0
@@ -523,8 +525,12 @@ class LiveHub:
             asyncio.ensure_future(self._identity_step(s, t))
         elif msg.type == "room_scan":
             self._record(s, {"type": "room_scan", "phase": msg.phase, "t": round(t, 3)})
-            if msg.phase == "end":
-                asyncio.ensure_future(self._room_scanned(s))
+            if msg.phase == "start":
+                s.scanning = True
+                self.pool.send(s.sid, ("room_scan", s.sid, "", "start", round(t, 3)))
+            else:
+                s.scanning = False
+                asyncio.ensure_future(self._room_scanned(s, t))
         elif msg.type == "step":
             self._record(s, {"type": "step", "step": msg.step, "t": round(t, 3)})
             if msg.step == "room_scan":
@@ -586,14 +592,47 @@ class LiveHub:
         self._record(s, {"type": "identity_step", "t": round(t, 3), **result})
         self._send(s, {"type": "identity_result", **result})
 
-    async def _room_scanned(self, s: LiveSession) -> None:
+    async def _room_scanned(self, s: LiveSession, t: float) -> None:
+        """The page ended the scan: the worker judges it (its event is stored); only a passed scan marks the
+        attempt room-scanned, a failed one tells the page why so the student can try again."""
+        rid = uuid.uuid4().hex[:12]
+        waiter = self._waiter(s, rid)
+        self.pool.send(s.sid, ("room_scan", s.sid, rid, "end", round(t, 3)))
+        try:
+            summary = await asyncio.wait_for(waiter, 30.0)
+        except asyncio.TimeoutError:
+            summary = None
+        finally:
+            s.waiters.pop(rid, None)
+        if summary is None:
+            summary = {"passed": False, "coverage_deg": 0.0, "reasons": ["no_scan: no room scan frames were analysed"]}
         attempt_state = None
-        if self.attempt_hooks is not None:
+        if summary["passed"] and self.attempt_hooks is not None:
             try:
                 attempt_state = await self._db(self.attempt_hooks.room_scanned, s.sid)
             except Exception as exc:  # noqa: BLE001
                 log.warning("session %s: marking the room scanned: %s", s.sid, exc)
-        self._send(s, {"type": "room_scan_recorded", "attempt_state": attempt_state})
+        self._send(s, {"type": "room_scan_recorded", "attempt_state": attempt_state, **summary})
+
+    def request_room_scan(self, sid: str, reason: str) -> bool:
+        """Ask the connected student to scan the room again (a proctor, or a rule); False if not connected."""
+        s = self.sessions.get(sid)
+        if s is None:
+            return False
+        sent = self.send_to_student(sid, {**protocol.room_scan_request(self.settings.live_room_scan_s),
+                                          "reason": reason, "rescan": True})
+        if sent:
+            self._record(s, {"type": "room_scan_request", "reason": reason, "t": round(s.now_t(), 3)})
+        return sent
+
+    def _maybe_rescan(self, s: LiveSession, kind: str) -> None:
+        if kind not in self.settings.live_rescan_after_events or s.scanning or s.ending:
+            return
+        now = time.monotonic()
+        if s.last_rescan_mono is not None and now - s.last_rescan_mono < self.settings.live_rescan_min_interval_s:
+            return
+        if self.request_room_scan(s.sid, f"event:{kind}"):
+            s.last_rescan_mono = now
 
     # ---- worker results ----------------------------------------------------------------------------------
     def _on_worker(self, msg: tuple) -> None:
@@ -637,6 +676,18 @@ class LiveHub:
                 s.analysis_error = msg[2]
                 log.error("session %s: the analysis could not start: %s", sid, msg[2])
                 self._send(s, {"type": "error", "code": "analysis_unavailable", "text": msg[2]})
+        elif kind == "scan_progress":
+            if s.scanning:
+                self._send(s, protocol.room_scan_progress(msg[2]))
+        elif kind == "scan_result":
+            rid, summary, records = msg[2], msg[3], msg[4]
+            done = self._store_events(s, records, None) if records else None
+            fut = s.waiters.pop(rid, None) if rid else None
+            if fut is not None and not fut.done():
+                if done is None:
+                    fut.set_result(summary)
+                else:
+                    done.add_done_callback(lambda _f, fut=fut: fut.done() or fut.set_result(summary))
         elif kind == "decode_error":
             self._keyframe(s)
         elif kind == "closed":
@@ -670,6 +721,8 @@ class LiveHub:
                 if (record["status"] == "open" or record["source"] == "browser") and \
                         record["kind"] in protocol.WARNING_TEXT:
                     self._send(s, protocol.warning(record["kind"], record["id"]))
+                if record["status"] == "open":
+                    self._maybe_rescan(s, record["kind"])
 
         fut.add_done_callback(stored)
         return fut

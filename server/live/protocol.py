@@ -13,8 +13,18 @@ Browser -> server (:data:`ClientMessage`):
   scan step makes the server send ``room_scan_request``).
 - ``{"type": "ping"}``.
 
-Server -> browser (:func:`warning`, :func:`room_scan_request`, :func:`exam_state`, ``identity_result``,
-``pong``): warnings carry a ``code`` the page translates (``warning.<kind>``) and an English ``text``.
+Server -> browser (:func:`warning`, :func:`room_scan_request`, :func:`room_scan_progress`, :func:`exam_state`,
+``identity_result``, ``room_scan_recorded``, ``pong``): warnings carry a ``code`` the page translates
+(``warning.<kind>``) and an English ``text``.
+
+- ``room_scan_request``: scan the room now (on the room scan step; during the exam ``"rescan": true`` with a
+  ``reason``: a proctor asked, or ``event:<kind>`` after e.g. ``multiple_faces``).
+- ``{"type": "room_scan_progress", "yaw_deg", "coverage_deg", "remaining_deg", "direction": "right"|"left"|
+  "none", "turn_direction", "slow_down", "too_fast", "complete", "speed_deg_s", "tracking", "faces", "t"}``:
+  the scan's live guide, about 4 times a second while scanning.
+- ``{"type": "room_scan_recorded", "passed", "coverage_deg", "reasons": ["code: detail"], "kind", "event_id",
+  "warnings", "faces", "attempt_state"}``: the verdict after ``room_scan`` end; only a passed scan marks the
+  attempt room-scanned.
 """
 
 from __future__ import annotations
@@ -117,6 +127,15 @@ def warning(kind: str, event_id: str) -> dict[str, Any]:
 def room_scan_request(duration_s: float) -> dict[str, Any]:
     return {"type": "room_scan_request", "code": "room_scan.request", "turn_deg": 360, "duration_s": duration_s,
             "text": "Slowly turn your camera all the way around the room (360 degrees)."}
+
+
+PROGRESS_KEYS = ("t", "yaw_deg", "coverage_deg", "remaining_deg", "direction", "turn_direction", "slow_down",
+                 "too_fast", "complete", "speed_deg_s", "tracking", "faces")
+
+
+def room_scan_progress(guide: dict[str, Any]) -> dict[str, Any]:
+    """The tracker's live guide as a data channel message."""
+    return {"type": "room_scan_progress", **{k: guide.get(k) for k in PROGRESS_KEYS}}
 
 
 def exam_state(state: str, **extra: Any) -> dict[str, Any]:

@@ -16,13 +16,19 @@ stores them. Messages are plain tuples (cheap to pickle):
 main -> worker: ``("open", sid, settings_dict, enrolment_dict|None, analyzer_factory, id_tag|None)``,
 ``("video", sid, mime, data, rtp_ts, t, arrival_mono)``, ``("audio", sid, mime, [(data, rtp_ts)], t)``,
 ``("enrol_photos", sid, request_id, [jpeg bytes])``, ``("identity", sid, request_id)``,
-``("external", sid, request_id, kind, start, end, source, details)``, ``("finish", sid, t_end)``,
+``("external", sid, request_id, kind, start, end, source, details)``, ``("room_scan", sid, request_id, phase, t)``,
+``("finish", sid, t_end)``,
 ``("close", sid)``, ``("stop",)``.
 
 worker -> main: ``("opened", sid, error|None)``, ``("frame", sid, stats_dict, [(record, images)])``,
 ``("events", sid, request_id|None, [(record, images)])``, ``("identity", sid, request_id, result_dict)``,
 ``("enrolled", sid, request_id, enrolment_dict|None, problem|None)``, ``("decode_error", sid)``,
-``("closed", sid, counters)``, ``("error", sid, text)``.
+``("closed", sid, counters)``, ``("error", sid, text)``, ``("scan_progress", sid, guide_dict)`` (the room scan's
+live guide, at most every ``SCAN_PROGRESS_S``), ``("scan_result", sid, request_id, summary|None, [(record, images)])``.
+
+Room scan: between ``("room_scan", ..., "start", t)`` and ``"end"`` every decoded frame also goes to a
+:class:`proctor.roomscan.RoomScanTracker` (it needs >= 10 fps, more than the 5 fps analysis); the end gives its
+``room_scan_completed`` / ``room_scan_incomplete`` event.
 """
 
 from __future__ import annotations
@@ -45,6 +51,8 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 MAX_DRAIN = 500  # messages taken from the queue before analysing again
+SCAN_PROGRESS_S = 0.25  # the room scan's live guide goes to the page about 4 times a second
+SCAN_MAX_S = 180.0  # a scan never ended by the page is ended (and judged) after this long
 DUE_TOLERANCE_S = 0.02  # a frame this early for its analysis slot still takes it (network jitter)
 
 
@@ -113,6 +121,11 @@ class _Session:
     due_since: float | None = None  # time of the first frame that was due since the last analysis
     next_due: float = -1e9  # the next analysis slot (slots are 1/analysis_fps apart)
     identity_requests: list[str] = field(default_factory=list)
+    settings: dict[str, Any] = field(default_factory=dict)
+    scan: Any = None  # the RoomScanTracker while the student scans the room
+    scan_t0: float = 0.0
+    scan_last_t: float = -1e9  # time of the last frame given to the tracker
+    scan_sent: float = -1e9  # monotonic time of the last progress message
     counters: dict[str, int] = field(default_factory=lambda: {
         "video_received": 0, "decoded": 0, "analysed": 0, "skipped_rate": 0, "skipped_behind": 0,
         "decode_errors": 0, "audio_packets": 0, "identity_checks": 0,
@@ -186,7 +199,7 @@ class Worker:
             self.outq.put(("opened", sid, f"{type(exc).__name__}: {exc}"))
             return
         fps = float(settings.get("analysis_fps", 5.0)) or 5.0
-        self.sessions[sid] = _Session(sid, analyzer, 1.0 / fps)
+        self.sessions[sid] = _Session(sid, analyzer, 1.0 / fps, settings=settings)
         self.outq.put(("opened", sid, None))
 
     def _on_close(self, sid: str) -> None:
@@ -241,6 +254,8 @@ class Worker:
             if s.latest is None or t - s.latest.t > s.step:  # the first frame, or the first after a gap
                 s.next_due = max(s.next_due, t)  # the slots start again here
             s.latest = _Pending(frame, t, arrival, time.monotonic())
+            if s.scan is not None:
+                self._scan_frame(s, frame, t)
             if s.due_since is None and t + DUE_TOLERANCE_S >= s.next_due:
                 s.due_since = t
         self._count_skipped(s)
@@ -289,10 +304,66 @@ class Worker:
         ev = s.analyzer.external_event(kind, start, end, source, details)
         self.outq.put(("events", sid, request_id, _records([ev])))
 
+    # ---- room scan ------------------------------------------------------------------------------------
+    def _on_room_scan(self, sid: str, request_id: str, phase: str, t: float) -> None:
+        s = self.sessions.get(sid)
+        if s is None:
+            self.outq.put(("scan_result", sid, request_id, None, []))
+            return
+        if phase == "start":
+            from proctor.roomscan import RoomScanTracker
+
+            from proctor.settings import EngineSettings
+
+            engine = getattr(s.analyzer, "settings", None)
+            if not isinstance(engine, EngineSettings):
+                engine = EngineSettings.model_validate(s.settings) if s.settings else None
+            s.scan = RoomScanTracker(engine, detect_faces=True)
+            s.scan_t0, s.scan_last_t, s.scan_sent = t, -1e9, -1e9
+            return
+        self._scan_end(s, request_id)
+
+    def _scan_frame(self, s: _Session, frame: Any, t: float) -> None:
+        if t <= s.scan_last_t:  # the tracker needs increasing times
+            return
+        c0 = time.thread_time()
+        try:
+            guide = s.scan.update(frame.to_ndarray(format="rgb24"), t - s.scan_t0)
+        except Exception as exc:  # noqa: BLE001 - a bad frame must not end the scan
+            log.warning("worker %d: room scan frame of %s: %s", self.index, s.sid, exc)
+            return
+        finally:
+            s.counters["scan_cpu_ms"] = s.counters.get("scan_cpu_ms", 0) + round((time.thread_time() - c0) * 1000)
+        s.scan_last_t = t
+        s.counters["scan_frames"] = s.counters.get("scan_frames", 0) + 1
+        now = time.monotonic()
+        if now - s.scan_sent >= SCAN_PROGRESS_S:
+            s.scan_sent = now
+            self.outq.put(("scan_progress", s.sid, guide))
+        if t - s.scan_t0 > SCAN_MAX_S:
+            self._scan_end(s, None)
+
+    def _scan_end(self, s: _Session, request_id: str | None) -> None:
+        tracker, s.scan = s.scan, None
+        if tracker is None:  # an end without a start (or a second end)
+            self.outq.put(("scan_result", s.sid, request_id, None, []))
+            return
+        result = tracker.result()
+        ids = getattr(getattr(s.analyzer, "rules", None), "ids", None)
+        event_id = ids.next(result.kind) if ids is not None else f"{result.kind}-{uuid.uuid4().hex[:8]}"
+        ev = result.to_event(event_id, start=round(s.scan_t0, 3))
+        summary = {"passed": result.passed, "kind": result.kind, "event_id": event_id,
+                   "coverage_deg": round(result.coverage_deg, 1), "reasons": list(result.reasons),
+                   "warnings": list(result.warnings), "frames": result.frames,
+                   "faces": [{"angle_deg": f.get("angle_deg"), "count": f.get("count")} for f in result.faces]}
+        self.outq.put(("scan_result", s.sid, request_id, summary, _records([ev])))
+
     def _on_finish(self, sid: str, t_end: float) -> None:
         s = self.sessions.get(sid)
         if s is None:
             return
+        if s.scan is not None:  # the session ended during a scan: judge what was scanned
+            self._scan_end(s, None)
         events = s.analyzer.finish(t_end)
         self.outq.put(("events", sid, "finish", _records(events)))
 

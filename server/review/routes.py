@@ -327,6 +327,20 @@ async def message(session_id: str, body: MessageIn, request: Request) -> dict[st
     return {"delivered": delivered, "seq": entry["seq"]}
 
 
+@router.post("/sessions/{session_id}/room-scan", summary="Ask the student (live) to scan the room again; logged in the chain")
+async def request_room_scan(session_id: str, request: Request) -> dict[str, Any]:
+    me = _short_caller(request)
+    with transaction(request.app.state.session_factory) as db:
+        s = access.college_session(db, me, session_id)
+        if s.status not in views.ACTIVE:
+            raise ApiError(409, "conflict", f"the session is {s.status}: a room scan can be asked of live sessions only")
+    hub = getattr(request.app.state, "live_hub", None)
+    live, _t = _live_session_t(hub, session_id)
+    # the hub sends room_scan_request and records it (reason "proctor:user:<id>") when the student is connected
+    delivered = bool(live is not None and hub.request_room_scan(session_id, f"proctor:user:{me.user_id}"))
+    return {"delivered": delivered}
+
+
 @router.post("/sessions/{session_id}/end", summary="End the attempt now (live): submitted with the answers saved so far")
 async def end_attempt(session_id: str, body: EndIn, request: Request) -> dict[str, Any]:
     me = _short_caller(request)
