@@ -33,6 +33,7 @@ Room scan: between ``("room_scan", ..., "start", t)`` and ``"end"`` every decode
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import logging
 import multiprocessing as mp
@@ -352,6 +353,12 @@ class Worker:
         ids = getattr(getattr(s.analyzer, "rules", None), "ids", None)
         event_id = ids.next(result.kind) if ids is not None else f"{result.kind}-{uuid.uuid4().hex[:8]}"
         ev = result.to_event(event_id, start=round(s.scan_t0, 3))
+        # the strip is stored like other evidence frames: named after the event (one per scan), its sha256 in
+        # the chain record's evidence.frames (the review's evidence check and the export follow it)
+        images = {f"{event_id}_room_strip.jpg": data for data in ev.evidence_images.values()}
+        ev.evidence_images = images
+        ev.evidence["frames"] = [{"t": round(s.scan_t0 + result.duration_s, 3), "name": name, "role": "room_strip",
+                                  "sha256": hashlib.sha256(data).hexdigest()} for name, data in images.items()]
         summary = {"passed": result.passed, "kind": result.kind, "event_id": event_id,
                    "coverage_deg": round(result.coverage_deg, 1), "reasons": list(result.reasons),
                    "warnings": list(result.warnings), "frames": result.frames,
