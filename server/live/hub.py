@@ -114,6 +114,7 @@ class LiveSession:
     created_mono: float = field(default_factory=time.monotonic)
     video_frames_in: int = 0  # encoded video frames taken off the connection (counted here, not in the worker)
     scanning: bool = False  # between the page's room_scan start and end
+    in_exam: bool = False  # the page said the exam started (rules ask for re-scans only then)
     last_rescan_mono: float | None = None  # when a rule last asked for a re-scan
 
     def now_t(self) -> float:
@@ -537,6 +538,7 @@ class LiveHub:
                 self._send(s, protocol.room_scan_request(self.settings.live_room_scan_s))
         elif msg.type == "exam_state":
             self._record(s, {"type": "exam_state", "state": msg.state, "t": round(t, 3)})
+            s.in_exam = msg.state == "started"
             if msg.state == "submitted":
                 asyncio.ensure_future(self.finish(s.sid))
         elif msg.type == "ping":
@@ -626,7 +628,7 @@ class LiveHub:
         return sent
 
     def _maybe_rescan(self, s: LiveSession, kind: str) -> None:
-        if kind not in self.settings.live_rescan_after_events or s.scanning or s.ending:
+        if kind not in self.settings.live_rescan_after_events or not s.in_exam or s.scanning or s.ending:
             return
         now = time.monotonic()
         if s.last_rescan_mono is not None and now - s.last_rescan_mono < self.settings.live_rescan_min_interval_s:

@@ -80,6 +80,9 @@ def test_the_page_flow(e2e):
     assert "360" in result["room_request"]
     assert result["attempt"]["state"] in ("submitted", "verified", "second_review_required", "rejected")
     assert result["attempt"]["identity_verified"] and result["attempt"]["room_scanned"]
+    # these clips do not turn round the room: the scan fails, the page says why, a proctor confirms it by hand
+    assert result["room_result"]["passed"] is False and result["room_result"]["reasons"]
+    assert result["room_done_text"] and result["room_confirmed_by_proctor"] == 200
 
 
 def test_answers_were_saved(e2e):

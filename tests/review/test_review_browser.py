@@ -182,17 +182,31 @@ def test_a_decision_verifies_and_publishes_the_grade(browser, server):
 
 def test_live_events_appear_within_a_second_and_the_proctor_can_message_and_end(browser, server):
     sid = server.live_session_id
-    # what the live hub writes for a room scan
+    # what the live hub writes for a room scan: the page's start/end, the worker's verdict event with its strip
+    import hashlib
+
+    import cv2
+    import numpy as np
+
+    strip = cv2.imencode(".jpg", np.full((60, 400, 3), 128, np.uint8))[1].tobytes()
+    server.stores.recordings.blobs.put(f"{sid}/evidence/rs-1_room_strip.jpg", strip)
     server.stores.events.append_many(sid, [
         {"type": "room_scan", "phase": "start", "t": 0.5}, {"type": "room_scan", "phase": "end", "t": 2.5},
-        {"type": "event", "id": "rs-1", "kind": "room_scan_completed", "status": "closed", "start": 0.5, "end": 2.5,
+        {"type": "event", "id": "rs-1", "kind": "room_scan_incomplete", "status": "closed", "start": 0.5, "end": 2.5,
          "duration": 2.0, "severity": "low", "confidence": 1.0, "source": "room_scan", "message": "",
-         "evidence": {"details": {"coverage_deg": 350}}, "thresholds": {}, "model_versions": {}}])
+         "evidence": {"coverage_deg": 219.4, "reasons": ["coverage: 219 deg of the room seen in usable frames"],
+                      "faces": [{"angle_deg": 96.7, "count": 1, "confirmed": True}],
+                      "frames": [{"t": 2.5, "name": "rs-1_room_strip.jpg", "role": "room_strip",
+                                  "sha256": hashlib.sha256(strip).hexdigest()}]},
+         "thresholds": {}, "model_versions": {}},
+        {"type": "room_scan_request", "reason": "event:multiple_faces", "t": 2.8}])
     ctx, page = _signed_in_page(browser, server, "proctor", f"/review/session?id={sid}")
     page.wait_for_selector("body[data-loaded='1']")
     page.wait_for_selector("#live-panel:not([hidden])")
     room = page.text_content("#room")
-    assert "room scan completed" in room and "start" in room and "end" in room
+    assert "room scan incomplete" in room and "start" in room and "end" in room
+    assert "219°" in room and "coverage: 219 deg" in room and "97°" in room and "event:multiple_faces" in room
+    page.wait_for_function("document.querySelector('#room img.room-strip')?.naturalWidth === 400")
     page.wait_for_timeout(500)  # the stream is open
     record = {"type": "event", "id": "live-tab-1", "kind": "tab_switch", "status": "closed", "start": 3.0, "end": 5.5,
               "duration": 2.5, "severity": "medium", "confidence": 1.0, "source": "browser", "message": "",

@@ -178,11 +178,26 @@ function drawRoom() {
   const v = S.view, box = $("room");
   const recs = v.room_scan.records, evs = [...S.events.values()].filter((e) => e.kind.startsWith("room_scan"));
   if (!recs.length && !evs.length) { box.replaceChildren(el("p", { class: "muted" }, t("session.no_room"))); return; }
+  // each scan's verdict from its event: coverage, reasons, faces by angle and the strip the camera saw
+  const scans = evs.map((e) => {
+    const ev = e.evidence || {};
+    const strip = (ev.frames || []).find((f) => f.role === "room_strip");
+    const faces = (ev.faces || []).map((f) => `${Math.round(f.angle_deg)}°${f.count > 1 ? ` ×${f.count}` : ""}${f.confirmed === false ? " ?" : ""}`);
+    return el("article", { class: `room-scan ${e.kind === "room_scan_completed" ? "clean" : "violation"}`, dataset: { kind: e.kind } },
+      el("h4", {}, `${kindLabel(e.kind)} · ${fmtTime(e.start)}`),
+      ev.coverage_deg != null ? el("p", {}, t("room.coverage", { deg: Math.round(ev.coverage_deg) })) : "",
+      (ev.reasons || []).length ? el("ul", { class: "reasons" }, ...ev.reasons.map((r) => el("li", {}, r))) : "",
+      el("p", {}, `${t("room.faces")}: ${faces.length ? faces.join(", ") : t("room.no_faces")}`),
+      strip ? el("img", { class: "room-strip", src: `${base}/evidence/${encodeURIComponent(strip.name)}`, alt: t("room.strip"),
+                          title: `sha256 ${String(strip.sha256).slice(0, 12)}…`, onclick: () => seek(e.start) }) : "");
+  });
   const start = recs.find((r) => r.phase === "start")?.t ?? evs[0]?.start ?? 0;
   const end = recs.find((r) => r.phase === "end")?.t ?? evs[0]?.end ?? start + 10;
   const figs = [0, 0.25, 0.5, 0.75, 1].map((q) => start + q * (end - start)).map((tt) => frameFig(tt, fmtTime(tt)));
-  box.replaceChildren(el("ul", { class: "plain" }, ...evs.map((e) => el("li", {}, `${kindLabel(e.kind)} · ${fmtTime(e.start)}`)),
-    ...recs.map((r) => el("li", {}, `${r.phase} · ${fmtTime(r.t)}`))), el("div", { class: "thumbs" }, figs));
+  box.replaceChildren(...scans, el("ul", { class: "plain" },
+    ...recs.map((r) => el("li", {}, `${r.phase} · ${fmtTime(r.t)}`)),
+    ...(v.room_scan.requests || []).map((r) => el("li", {}, `${t("room.requested")} (${r.reason}) · ${fmtTime(r.t ?? 0)}`))),
+    el("div", { class: "thumbs" }, figs));
 }
 
 function drawVerification() {

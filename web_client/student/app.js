@@ -125,7 +125,8 @@ function newLiveConnection() {
   live.addEventListener("warning", (e) => addWarning(e.detail));
   live.addEventListener("identity_result", (e) => identityResult(e.detail));
   live.addEventListener("room_scan_request", (e) => roomRequest(e.detail));
-  live.addEventListener("room_scan_recorded", () => { say($("room-done"), "room.done", {}, "ok"); $("room-btn").disabled = false; });
+  live.addEventListener("room_scan_progress", (e) => scanProgress(e.detail));
+  live.addEventListener("room_scan_recorded", (e) => scanRecorded(e.detail));
   live.addEventListener("lost", () => connBanner("conn.lost"));
   live.addEventListener("restored", () => { connBanner("conn.back"); setTimeout(() => connBanner(null), 4000); });
   live.addEventListener("failed", (e) => connBanner("conn.failed", { error: e.detail.error }));
@@ -215,7 +216,73 @@ function identityResult(r) {
 }
 
 // ---- 5. room scan --------------------------------------------------------------------------------------
+// The scan's guide: the server's tracker says how far the camera turned (room_scan_progress, ~4 a second); the
+// page shows the coverage as a bar and, in an aria-live region updated only when the advice changes, which way to
+// turn, how far is left and "slow down". The same guide serves the room scan step and a re-scan during the exam.
+const scanIds = () => (state.step === "exam" ? "rescan" : "room");
+
+function scanProgress(m) {
+  const p = scanIds();
+  $(`${p}-guide`).hidden = false;
+  $(`${p}-progress`).value = Math.min(360, m.coverage_deg || 0);
+  let key, vars = {};
+  if (m.complete) key = "room.guide_complete";
+  else if (m.too_fast || m.slow_down) key = "room.guide_slow_down";
+  else {
+    key = m.direction === "left" ? "room.guide_left" : m.direction === "right" ? "room.guide_right" : "room.guide_turn";
+    vars = { deg: Math.max(0, Math.ceil((m.remaining_deg || 0) / 30) * 30) }; // coarse steps: a calm live region
+  }
+  const el = $(`${p}-turn`);
+  if (el.dataset.i18n !== key || el.dataset.i18nVars !== JSON.stringify(vars)) say(el, key, vars, key === "room.guide_slow_down" ? "warn" : "");
+  if (m.complete) $(`${p}-finish`).disabled = false;
+  state.scanProgress = m;
+}
+
+function scanReasons(reasons) {
+  // "code: detail" from the server -> the page's own words for the codes it knows
+  const codes = [...new Set((reasons || []).map((r) => String(r).split(":")[0].trim()))];
+  return codes.map((c) => (has(`room.reason.${c}`) ? t(`room.reason.${c}`) : c)).join(" ");
+}
+
+function scanRecorded(m) {
+  const p = scanIds();
+  state.roomResult = m;
+  const done = $(`${p}-done`);
+  if (m.passed === false) {
+    say(done, "room.failed", { reasons: scanReasons(m.reasons), deg: Math.round(m.coverage_deg || 0) }, "error");
+    $(`${p}-start`).disabled = false; // try again
+    $(`${p}-finish`).disabled = true;
+  } else {
+    say(done, "room.done", {}, "ok");
+    if (p === "rescan") setTimeout(() => { $("rescan").hidden = true; }, 4000);
+  }
+  if (p === "room") $("room-btn").disabled = false; // a failed scan can also be confirmed by a proctor
+}
+
+function rescanRequest(msg) {
+  state.roomSeconds = Math.round(msg.duration_s);
+  for (const id of ["rescan-turn", "rescan-done"]) clear($(id));
+  $("rescan-guide").hidden = true;
+  $("rescan-start").disabled = false;
+  $("rescan-finish").disabled = true;
+  $("rescan").hidden = false;
+  $("rescan-h").focus();
+}
+
+function rescanStart() {
+  $("rescan-start").disabled = true;
+  clear($("rescan-done"));
+  state.live.send({ type: "room_scan", phase: "start" });
+  setTimeout(() => { $("rescan-finish").disabled = false; }, (state.roomSeconds || 20) * 1000);
+}
+
+function rescanFinish() {
+  $("rescan-finish").disabled = true;
+  state.live.send({ type: "room_scan", phase: "end" });
+}
+
 function roomRequest(msg) {
+  if (state.step === "exam") { rescanRequest(msg); return; }
   state.roomSeconds = Math.round(msg.duration_s);
   say($("room-request"), "room.request");
   say($("room-instructions"), "room.instructions", { seconds: state.roomSeconds });
@@ -224,6 +291,7 @@ function roomRequest(msg) {
 
 function roomStart() {
   $("room-start").disabled = true;
+  clear($("room-done"));
   state.live.send({ type: "room_scan", phase: "start" });
   let left = state.roomSeconds;
   say($("room-remaining"), "room.remaining", { seconds: left });
@@ -417,6 +485,8 @@ document.addEventListener("DOMContentLoaded", () => {
   $("identity-btn").addEventListener("click", () => show("room"));
   $("room-start").addEventListener("click", roomStart);
   $("room-finish").addEventListener("click", roomFinish);
+  $("rescan-start").addEventListener("click", rescanStart);
+  $("rescan-finish").addEventListener("click", rescanFinish);
   $("room-btn").addEventListener("click", () => startExam().catch((e) => addWarning({ code: "conn.failed" })));
   $("submit-btn").addEventListener("click", askSubmit);
   $("confirm-yes").addEventListener("click", () => { $("confirm-submit").close(); submit(); });
