@@ -335,9 +335,8 @@ async def request_room_scan(session_id: str, request: Request) -> dict[str, Any]
         if s.status not in views.ACTIVE:
             raise ApiError(409, "conflict", f"the session is {s.status}: a room scan can be asked of live sessions only")
     hub = getattr(request.app.state, "live_hub", None)
-    live, _t = _live_session_t(hub, session_id)
     # the hub sends room_scan_request and records it (reason "proctor:user:<id>") when the student is connected
-    delivered = bool(live is not None and hub.request_room_scan(session_id, f"proctor:user:{me.user_id}"))
+    delivered = bool(hub is not None and hub.request_room_scan(session_id, f"proctor:user:{me.user_id}"))
     return {"delivered": delivered}
 
 

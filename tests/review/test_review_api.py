@@ -167,3 +167,31 @@ def test_ending_a_live_attempt_without_a_connection(app, client, factory, world)
     assert kinds == ["proctor_message", "proctor_end"]
     assert client.post(f"/api/review/sessions/{sid}/message", headers=world.h("proctor"),
                        json={"text": "late"}).status_code == 409
+
+
+def test_proctor_asks_for_a_room_scan(app, client, factory, world):
+    _attempt_id, sid = make_proctoring_session(factory, world, "alice", state="started")
+    app.state.stores.sessions.mark_live(sid, "node")
+    url = f"/api/review/sessions/{sid}/room-scan"
+    assert client.post(url, headers=world.h("alice")).status_code == 403
+    assert client.post(url, headers=world.h("other_proctor")).status_code == 404
+    assert client.post(url, headers=world.h("proctor")).json() == {"delivered": False}  # no live connection here
+
+    class Hub:  # the live hub's side: LiveHub.request_room_scan sends room_scan_request and records it
+        def __init__(self):
+            self.sessions, self.asked = {sid: object()}, []
+
+        def request_room_scan(self, session_id, reason):
+            self.asked.append((session_id, reason))
+            return True
+
+    old, app.state.live_hub = getattr(app.state, "live_hub", None), Hub()
+    try:
+        r = client.post(url, headers=world.h("proctor"))
+        assert r.status_code == 200 and r.json() == {"delivered": True}
+        ((asked_sid, reason),) = app.state.live_hub.asked
+        assert asked_sid == sid and reason.startswith("proctor:user:")
+    finally:
+        app.state.live_hub = old
+    client.post(f"/api/review/sessions/{sid}/end", headers=world.h("proctor"), json={"reason": "done"})
+    assert client.post(url, headers=world.h("proctor")).status_code == 409
