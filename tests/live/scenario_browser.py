@@ -144,6 +144,9 @@ async def run_page(base: str, video: Path, audio: Path, shots: Path, reference: 
         await page.click("#room-finish")
         await page.wait_for_selector("#room-btn:not([disabled])", timeout=20000)
         result["room_result"] = await page.evaluate("window.proctorPage.roomResult")
+        result["room_guide"] = await page.evaluate("""() => ({progress: window.proctorPage.scanProgress || null,
+            shown: !document.querySelector('#room-guide').hidden, text: document.querySelector('#room-turn').textContent,
+            bar: document.querySelector('#room-progress').value})""")
         result["room_done_text"] = await page.text_content("#room-done")
         if not result["room_result"]["passed"]:
             # this camera clip does not turn round the room, so the scan fails (the page says why); a proctor

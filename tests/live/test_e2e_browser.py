@@ -83,6 +83,9 @@ def test_the_page_flow(e2e):
     # these clips do not turn round the room: the scan fails, the page says why, a proctor confirms it by hand
     assert result["room_result"]["passed"] is False and result["room_result"]["reasons"]
     assert result["room_done_text"] and result["room_confirmed_by_proctor"] == 200
+    # the guide was driven by the server's room_scan_progress messages
+    g = result["room_guide"]
+    assert g["shown"] and g["text"] and g["progress"]["coverage_deg"] == g["bar"] and g["progress"]["complete"] is False
 
 
 def test_answers_were_saved(e2e):
