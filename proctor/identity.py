@@ -361,14 +361,20 @@ def verify(enrolment: Enrolment, rgb: np.ndarray, box: FaceBox | None, settings:
 
 
 def best_match(enrolment: Enrolment, rgb: np.ndarray, boxes: Sequence[FaceBox], settings: Any | None = None,
-               encoder: FaceEncoder | None = None) -> tuple[int | None, IdentityCheck]:
+               encoder: FaceEncoder | None = None, first_match: bool = False) -> tuple[int | None, IdentityCheck]:
     """Check every face in the frame: (index of the closest matching face or None, the closest face's check).
 
     The student is present if ANY face matches; a mismatch means no face in the frame matches.
+    ``first_match=True`` checks the boxes in the order given and stops at the first that matches (its index and
+    check): the answer to "is the student present" is the same and each face spared saves a descriptor (~75 ms).
     """
     if not boxes:
         raise ValueError("no face boxes to check")
-    checks = [verify(enrolment, rgb, b, settings, encoder) for b in boxes]
+    checks = []
+    for i, b in enumerate(boxes):
+        checks.append(verify(enrolment, rgb, b, settings, encoder))
+        if first_match and checks[-1].match:
+            return i, checks[-1]
     best = min(range(len(checks)), key=lambda i: checks[i].distance)
     return (best if checks[best].match else None), checks[best]
 

@@ -70,7 +70,9 @@ class SessionAnalyzer:
 
             self.encoder = FaceEncoder()
         self.rules = RuleEngine(self.settings, self.versions, neutral_pose, camera_classifier=classify)
-        self._next_identity_t: float | None = None
+        self._last_identity_t: float | None = None  # time of the last identity check
+        self._last_identity_match = True
+        self._face_was_gone = False  # a frame without any face since the last identity check
         self._last_ts_ms = -1
         self.frames_analysed = 0
         self.identity_checks = 0
@@ -93,18 +95,29 @@ class SessionAnalyzer:
         return sig
 
     def _identity_due(self, t: float, sig: FrameSignals) -> bool:
-        if self.enrolment is None or not sig.faces:
+        """A check is due every ``check_interval_s``, and ``recheck_s`` after a check that did not match, while an
+        identity_mismatch is open, or after the face came back from a frame without any face (where a swap of
+        students would show)."""
+        if not sig.faces:
+            self._face_was_gone = True
+            return False
+        if self.enrolment is None:
             return False
         if not any(f.box.side >= self.settings.identity.min_face_px for f in sig.faces):
             return False
-        return self._next_identity_t is None or t >= self._next_identity_t
+        if self._last_identity_t is None:
+            return True
+        cfg = self.settings.identity
+        soon = self._face_was_gone or not self._last_identity_match or self.rules.identity.unresolved
+        return t - self._last_identity_t >= (min(cfg.recheck_s, cfg.check_interval_s) if soon else cfg.check_interval_s)
 
     def _check_identity(self, rgb: np.ndarray, sig: FrameSignals):
         from proctor.identity import best_match
 
         boxes = [f.box for f in sig.faces if f.box.side >= self.settings.identity.min_face_px]
-        _, check = best_match(self.enrolment, rgb, boxes, settings=self.settings, encoder=self.encoder)
-        self._next_identity_t = sig.t + self.settings.identity.check_interval_s
+        # largest face first (the student, as a rule): stop at the first face that matches
+        _, check = best_match(self.enrolment, rgb, boxes, settings=self.settings, encoder=self.encoder, first_match=True)
+        self._last_identity_t, self._last_identity_match, self._face_was_gone = sig.t, bool(check.match), False
         self.identity_checks += 1
         return check
 

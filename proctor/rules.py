@@ -99,25 +99,40 @@ def _mean(values: list[float]) -> float:
 class IdentityRun:
     """``identity_mismatch`` once ``min_mismatches`` checks in a row find no face matching the enrolment.
 
-    The event starts at the first mismatching check of the run and ends at the last one; a matching check
-    closes it.
+    The event starts at the first mismatching check of the run; ``min_matches`` matching checks in a row close
+    it, at the first of them (one chance match of a stranger does not end it, as one bad frame of the student
+    does not start one).
     """
 
     def __init__(self, min_mismatches: int, interval: float, thresholds: dict[str, Any], ids: EventIds,
-                 model_versions: dict[str, str]):
+                 model_versions: dict[str, str], min_matches: int = 1):
         self.min_mismatches = max(1, min_mismatches)
+        self.min_matches = max(1, min_matches)
         self.interval = interval
         self.thresholds = thresholds
         self.ids = ids
         self.model_versions = model_versions
         self.misses: list[tuple[float, IdentityCheck]] = []
+        self.matches: list[float] = []  # times of the matching checks in a row while an event is open
         self.event: Event | None = None
+
+    @property
+    def unresolved(self) -> bool:
+        """The last check mismatched, or an event is open: the student should be checked again soon."""
+        return self.event is not None or bool(self.misses)
 
     def update(self, t: float, check: IdentityCheck) -> list[Event]:
         if check.match:
-            out = self.finish(t)
-            self.misses = []
+            if self.event is None:
+                self.misses, self.matches = [], []
+                return []
+            self.matches.append(t)
+            if len(self.matches) < self.min_matches:
+                return []
+            out = self.finish(self.matches[0])
+            self.misses, self.matches = [], []
             return out
+        self.matches = []
         self.misses.append((t, check))
         distances = [c.distance for _, c in self.misses]
         conf = _mean([min(1.0, 0.5 + 2.0 * (c.distance - c.threshold) / max(c.threshold, 1e-6)) for _, c in self.misses])
@@ -199,7 +214,8 @@ class RuleEngine:
         self.body_movement = rule("body_movement", "video", s.body_movement)
         self.speech = rule("speech", "audio", s.speech, release=max(gap, 0.6))
         self.noise = rule("noise", "audio", s.noise)
-        self.identity = IdentityRun(s.identity.min_mismatches, s.identity.check_interval_s, s.identity.model_dump(), self.ids, mv)
+        self.identity = IdentityRun(s.identity.min_mismatches, s.identity.check_interval_s, s.identity.model_dump(),
+                                    self.ids, mv, min_matches=s.identity.min_matches)
         self.neutral = NeutralPose(s.calibration.duration_s, s.calibration.min_frames, neutral_pose)
         self.camera_classifier = camera_classifier
         self.frame_series: deque[dict[str, Any]] = deque()

@@ -80,15 +80,48 @@ def test_dinner_enrolled_as_obama_raises_identity_mismatch(data_dir):
     assert mism[0]["evidence"]["details"]["min_distance"] > mism[0]["thresholds"]["threshold"]
 
 
+def test_identity_is_rechecked_soon_after_a_mismatch_or_a_returning_face_and_seldom_otherwise(data_dir):
+    """Checks every check_interval_s while the student matches; recheck_s after a mismatching check (so the two
+    mismatches an event needs come within seconds) and after the face came back from a frame without a face."""
+    import numpy as np
+
+    cfg = EngineSettings().identity
+    frames = frames_of(str(data_dir / DINNER))
+
+    def check_times(person: str, gap_at: float | None = None) -> list[float]:
+        enrolment = enrol([load_image(sorted((data_dir / "faces" / person).glob("*.jpg"))[0])])
+        times = []
+        with SessionAnalyzer(EngineSettings(), enrolment=enrolment) as sa:
+            for f in frames:
+                rgb = np.zeros_like(f.rgb) if gap_at is not None and abs(f.t - gap_at) < 0.01 else f.rgb
+                sig = sa.analyze_frame(rgb, f.t)
+                if sig.identity is not None:
+                    times.append(round(f.t, 1))
+        return times
+
+    matching = check_times("tvshow_eddie")
+    assert matching[0] == 0.0 and all(b - a >= cfg.check_interval_s - 1e-6 for a, b in zip(matching, matching[1:]))
+    assert len(matching) <= 1 + frames[-1].t // cfg.check_interval_s
+    stranger = check_times("barack_obama")
+    assert stranger[:3] == [0.0, cfg.recheck_s, 2 * cfg.recheck_s]
+    returned = check_times("tvshow_eddie", gap_at=3.0)  # no face at 3.0 s: checked again on the next frame
+    assert returned[:2] == [0.0, 3.2]
+
+
 def test_webcam_glasses_man_enrolled_as_anyone_in_faces_raises_identity_mismatch(data_dir, manifest):
     people = sorted({f["person"] for f in manifest["files"] if f.get("type") == "face_identity"})
     assert len(people) >= 20
-    missed = []
+    missed, short = [], []
     for person in people:
-        events, _ = run_session(data_dir, GLASSES, person)
-        if not [e for e in events if e["kind"] == "identity_mismatch"]:
+        events, signals = run_session(data_dir, GLASSES, person)
+        mism = [e for e in events if e["kind"] == "identity_mismatch"]
+        if not mism:
             missed.append(person)
-    assert missed == []
+        # raised at the second check (recheck_s after the first) and held to the end: chance matches of a
+        # stranger with a poor enrolment photo (one in three frames for the TV-show crops) do not end it
+        elif covered(mism, "identity_mismatch", 0.0, signals[-1].t) < 0.9 * signals[-1].t:
+            short.append((person, [(e["start"], e["end"]) for e in mism]))
+    assert missed == [] and short == []
 
 
 def test_single_face_clip_has_no_multiple_faces_and_calibrates_a_neutral_pose(data_dir):

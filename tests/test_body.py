@@ -15,6 +15,7 @@ from proctor.model_files import model_path
 from proctor.signals import BodyObservation, FaceBox
 from proctor.settings import EngineSettings
 from proctor.vision.body import (
+    MIN_BASELINE,
     NONE_BELOW,
     POSE_DETECTOR_MEMBER,
     POSE_LANDMARKS_MEMBER,
@@ -165,16 +166,21 @@ def test_pose_on_a_still_person_scores_low(clips, pose_analyzer_factory):
     assert max(o.motion for o in pose_obs) < 0.1
 
 
-def test_default_cadence_runs_the_pose_model_on_every_third_frame_and_holds_its_figure(clips, pose_analyzer_factory):
-    assert EngineSettings().body_movement.pose_every_n_frames == 3
+def test_default_cadence_runs_the_pose_model_once_a_second_and_holds_its_figure(clips, pose_analyzer_factory):
+    every = EngineSettings().body_movement.pose_every_n_frames
+    assert every == 5  # 5 analysed frames per second: the pose model runs once a second
     every1 = run(pose_analyzer_factory(1), clips[STILL])
-    every3 = run(pose_analyzer_factory(3), clips[STILL])
-    assert len(every3) == len(every1)
-    # frames 0, 3, 6, ... are measured; the two after each repeat its observation
-    for i in range(0, len(every3) - 2, 3):
-        if every3[i].source == "pose":
-            assert every3[i + 1] == every3[i] and every3[i + 2] == every3[i]
-    late = [o for o in every3[30:] if o.source == "pose"]
+    sparse = run(pose_analyzer_factory(every), clips[STILL])
+    assert len(sparse) == len(every1)
+    # frames 0, 5, 10, ... are measured; the four after each repeat its observation
+    measured = 0
+    for i in range(0, len(sparse) - every + 1, every):
+        if sparse[i].source == "pose":
+            measured += 1
+            assert all(sparse[i + k] == sparse[i] for k in range(1, every))
+    # the first MIN_BASELINE pose frames only set the usual place (their figure is the differencing one)
+    assert measured >= 0.8 * (len(sparse) // every - MIN_BASELINE)
+    late = [o for o in sparse[30:] if o.source == "pose"]
     assert late and max(o.motion for o in late) < 0.1
 
 

@@ -261,7 +261,7 @@ def test_dinner_student_found_among_two_faces(data_dir, encoder, detect_faces):
 
 
 def test_webcam_stranger_matches_nobody(data_dir, encoder, enrolments, detect_faces):
-    interval = EngineSettings().identity.check_interval_s
+    recheck = EngineSettings().identity.recheck_s
     frames = _frames(data_dir, "webcam_glasses_man.mp4")
     descriptors = []
     for f in frames:
@@ -271,14 +271,16 @@ def test_webcam_stranger_matches_nobody(data_dir, encoder, enrolments, detect_fa
     assert len(enrolments) == 22
     for person, e in enrolments.items():
         d = [(t, enrolment_distance(e, x)) for t, x in descriptors]
-        # the checks the pipeline makes (one every check_interval_s from the first face) all mismatch
+        # the checks the pipeline makes (the first face, then every recheck_s while they mismatch) all mismatch
         due, scheduled = 0.0, []
         for t, dist in d:
             if t >= due:
                 scheduled.append(dist)
-                due = t + interval
-        assert len(scheduled) >= 2
-        assert all(x > CALIBRATED_THRESHOLD for x in scheduled), f"{person}: {scheduled}"
+                due = t + recheck
+        assert len(scheduled) >= 4
+        # the first two mismatch: the event is raised ~recheck_s after the stranger appears (that a chance match
+        # later does not end it is the rule's job: tests/test_analyze.py checks the event covers the clip)
+        assert all(x > CALIBRATED_THRESHOLD for x in scheduled[:2]), f"{person}: {scheduled}"
         # and most of the frames sampled once a second do (measured: at most 3 of 10, for the TV-show crops)
         matches = sum(x <= CALIBRATED_THRESHOLD for _, x in d)
         assert matches <= 0.4 * len(d), f"{person}: {matches} of {len(d)} frames match"

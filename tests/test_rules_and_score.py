@@ -52,20 +52,20 @@ def test_looking_away_is_measured_from_the_students_own_neutral_pose():
     assert len(away) == 1 and away[0]["start"] == 6.0 and away[0]["evidence"]["details"]["reason"] == "head_yaw"
 
 
-def test_identity_mismatch_needs_consecutive_failed_checks_and_a_match_ends_it():
+def test_identity_mismatch_needs_consecutive_failed_checks_and_consecutive_matches_end_it():
     s = EngineSettings()
+    assert (s.identity.min_mismatches, s.identity.min_matches) == (2, 2)
     bad, good = IdentityCheck(0.8, 0.6, False, 150), IdentityCheck(0.3, 0.6, True, 150)
-    frames = []
-    for i in range(100):  # 20 s at 5 fps, a check every 5 s: mismatch at 0, 5, 10; match at 15
-        check = None if i % 25 else (good if i == 75 else bad)
-        frames.append(([face()], check))
-    _, events = run(frames, RuleEngine(s))
-    mism = [e for e in events if e["kind"] == "identity_mismatch"]
-    assert len(mism) == 1 and mism[0]["start"] == 0.0 and mism[0]["end"] == 15.0
-    assert mism[0]["severity"] == "high" and mism[0]["evidence"]["details"]["checks"] == 3
 
-    one_bad = [([face()], None if i % 25 else (bad if i == 25 else good)) for i in range(100)]
-    _, events = run(one_bad, RuleEngine(s))
+    def checks(pattern: str) -> list:  # one check every 2 s (10 frames at 5 fps): "b" mismatch, "g" match
+        return [([face()], None if i % 10 else (good if pattern[i // 10] == "g" else bad)) for i in range(10 * len(pattern))]
+
+    _, events = run(checks("bbbgbbggg"), RuleEngine(s))  # a single chance match does not end it; two do
+    mism = [e for e in events if e["kind"] == "identity_mismatch"]
+    assert len(mism) == 1 and mism[0]["start"] == 0.0 and mism[0]["end"] == 12.0
+    assert mism[0]["severity"] == "high" and mism[0]["evidence"]["details"]["checks"] == 5
+
+    _, events = run(checks("gbggbg"), RuleEngine(s))  # single mismatches: no event
     assert not [e for e in events if e["kind"] == "identity_mismatch"]
 
 
