@@ -206,7 +206,13 @@ async def main(args) -> None:
     if args.enrol:
         from proctor.identity import enrol
 
-        args.enrolment = enrol([DATA / args.enrol]).to_dict()
+        if args.enrol == "clip":  # as the product does: the student's enrolment photo taken from the live camera
+            from proctor.media import iter_video_frames
+
+            photo = next(f.rgb for f in iter_video_frames(DATA / args.clip, fps=1.0) if f.t >= 1.0)
+        else:
+            photo = DATA / args.enrol
+        args.enrolment = enrol([photo]).to_dict()
     rows = []
     for n in [int(x) for x in args.sessions.split(",")]:
         row = await run_level(n, clip, args)
@@ -317,10 +323,14 @@ if __name__ == "__main__":
     ap.add_argument("--seconds", type=float, default=30.0, help="measured seconds per level")
     ap.add_argument("--warmup", type=float, default=15.0, help="seconds after the last client connected")
     ap.add_argument("--workers", type=int, default=0, help="analysis processes (0: the server's default, two per core)")
-    ap.add_argument("--clip", default="video/two_people_dinner_640x480.mjpeg")
+    ap.add_argument("--clip", default="video/webcam_glasses_man_640x480.mjpeg",
+                    help="the camera clip every client sends (two_people_dinner_640x480.mjpeg with --enrol "
+                         "faces/tvshow_eddie/01.jpg: two faces in every frame)")
     ap.add_argument("--audio", default="audio/speech_conversation_2speakers.wav")
-    ap.add_argument("--enrol", default="faces/tvshow_eddie/01.jpg",
-                    help="enrolment photo of every student (identity checks run every few seconds); '' for none")
+    ap.add_argument("--enrol", default="clip",
+                    help="enrolment photo of every student (identity checks run through the session): 'clip' (the "
+                         "default) takes it from the clip at 1 s, as the student page takes it from the camera; a "
+                         "path under the data folder; '' for none")
     ap.add_argument("--stop-at-first-failure", action="store_true")
     ap.add_argument("--recording-cost", action="store_true", help="measure what storing a recording costs, then stop")
     a = ap.parse_args()
