@@ -13,9 +13,7 @@ With REFERENCE_FRAME_T the student's reference photo is the clip's frame at that
 from __future__ import annotations
 
 import asyncio
-import json
 import os
-import socket
 import sys
 import time
 from pathlib import Path
@@ -23,11 +21,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from tests.live.e2e_site import DEMO_STUDENT, proctor_confirms_room, proctor_writes, serve_and_run  # noqa: E402
 from tests.live.netns import enter_loopback_netns  # noqa: E402
 
 CHROMIUM = os.environ.get("PROCTOR_CHROMIUM", "/usr/bin/chromium")
-DEMO_STUDENT = ("student@demo.college", "demo-student-pass")
-DEMO_PROCTOR = ("proctor@demo.college", "demo-proctor-pass")
 
 
 def chromium_args(video: Path, audio: Path) -> list[str]:
@@ -40,12 +37,6 @@ def chromium_args(video: Path, audio: Path) -> list[str]:
         "--disable-component-update", "--disable-sync", "--disable-quic",
         "--autoplay-policy=no-user-gesture-required",
     ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Steps:
@@ -77,7 +68,6 @@ async def retry_until(page, click: str, done_js: str, tries: int, pause: float, 
 
 
 async def run_page(base: str, video: Path, audio: Path, shots: Path, reference: Path | None) -> dict:
-    import httpx
     from playwright.async_api import async_playwright
 
     result: dict = {"console": []}
@@ -151,12 +141,8 @@ async def run_page(base: str, video: Path, audio: Path, shots: Path, reference: 
         if not result["room_result"]["passed"]:
             # this camera clip does not turn round the room, so the scan fails (the page says why); a proctor
             # confirms the room by hand (the backend's manual check), then the student can start
-            async with httpx.AsyncClient(base_url=base, timeout=30) as http:
-                login = (await http.post("/api/auth/login", json={"email": DEMO_PROCTOR[0], "password": DEMO_PROCTOR[1]})).json()
-                aid = await page.evaluate("window.proctorPage.attempt.id")
-                r = await http.post(f"/api/proctor/attempts/{aid}/checks", json={"room_scanned": True},
-                                    headers={"Authorization": f"Bearer {login['token']}"})
-                result["room_confirmed_by_proctor"] = r.status_code
+            aid = await page.evaluate("window.proctorPage.attempt.id")
+            result["room_confirmed_by_proctor"] = await proctor_confirms_room(base, aid)
         await page.click("#room-btn")
 
         # the exam
@@ -194,12 +180,8 @@ async def run_page(base: str, video: Path, audio: Path, shots: Path, reference: 
         await page.wait_for_function("document.querySelector('#conn').dataset.i18n === 'conn.back'", timeout=40000)
         result["restored_after_s"] = time.monotonic() - result["drop_at"]
         # a proctor writes to the student (review API); the note appears beside the questions
-        async with httpx.AsyncClient(base_url=base, timeout=30) as http:
-            login = (await http.post("/api/auth/login", json={"email": DEMO_PROCTOR[0], "password": DEMO_PROCTOR[1]})).json()
-            sid = await page.evaluate("window.proctorPage.attempt.proctoring_session_id")
-            r = await http.post(f"/api/review/sessions/{sid}/message", json={"text": "Please keep your hands visible."},
-                                headers={"Authorization": f"Bearer {login['token']}"})
-            result["proctor_message"] = {"status": r.status_code, **r.json()}
+        sid = await page.evaluate("window.proctorPage.attempt.proctoring_session_id")
+        result["proctor_message"] = await proctor_writes(base, sid, "Please keep your hands visible.")
         await page.wait_for_function(
             "[...document.querySelectorAll('#warnings li')].some(li => li.textContent.includes('hands visible'))",
             timeout=10000)
@@ -250,41 +232,8 @@ def reference_photo(video: Path, t: float, out: Path) -> Path:
 
 
 async def main(out_dir: Path, shots: Path, video: Path, audio: Path, reference_t: float | None) -> None:
-    import uvicorn
-
-    from server.app import create_app
-    from server.settings import ServerSettings
-
-    settings = ServerSettings(data_dir=out_dir, webhooks_enabled=False, log_json=True, log_level="WARNING",
-                              live_ice_loopback=True, live_room_scan_s=3.0, live_segment_s=4.0,
-                              live_media_timeout_s=1.5, live_identity_check_s=12.0, live_workers=2)
-    app = create_app(settings)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, loop="asyncio", lifespan="on",
-                                           log_level="warning"))
-    serve = asyncio.create_task(server.serve())
-    while not server.started:
-        if serve.done():
-            serve.result()
-        await asyncio.sleep(0.05)
-    t0 = time.monotonic()
-    result: dict = {"db": settings.resolved_database_url(), "data_dir": str(out_dir)}
     reference = None if reference_t is None else reference_photo(video, reference_t, out_dir / "reference.jpg")
-    try:
-        result.update(await run_page(f"http://127.0.0.1:{port}", video, audio, shots, reference))
-        result["ok"] = True
-    except Exception as exc:  # noqa: BLE001 - reported to the test with what was seen so far
-        import traceback
-
-        result["identity_results"] = getattr(exc, "identity_results", None)
-
-        result["ok"] = False
-        result["error"] = traceback.format_exc()
-    finally:
-        result["run_s"] = time.monotonic() - t0
-        server.should_exit = True
-        await serve
-        (out_dir / "result.json").write_text(json.dumps(result, indent=1, default=str))
+    await serve_and_run(out_dir, lambda base: run_page(base, video, audio, shots, reference))
 
 
 if __name__ == "__main__":

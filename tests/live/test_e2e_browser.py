@@ -6,21 +6,17 @@ Screenshots of each step go to test-artifacts/e2e-<clip>/."""
 from __future__ import annotations
 
 import io
-import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import av
 import pytest
 
 from proctor.events import fold_events
-from server.db.engine import make_engine, make_sessionmaker, transaction
-from server.db.models import Answer, Attempt
-from server.settings import ServerSettings
-from server.storage import build_stores
+from server.db.engine import transaction
+from server.db.models import Answer
+from tests.live.e2e_site import open_stores, run_scenario
 
 HERE = Path(__file__).resolve().parent
 CHROMIUM = os.environ.get("PROCTOR_CHROMIUM", "/usr/bin/chromium")
@@ -44,20 +40,11 @@ def e2e(request, tmp_path_factory, data_dir, artifacts_dir):
     out = tmp_path_factory.mktemp(f"e2e_{name}")
     shots = artifacts_dir / f"e2e-{name}"
     shutil.rmtree(shots, ignore_errors=True)
-    proc = subprocess.run([sys.executable, str(HERE / "scenario_browser.py"), str(out), str(shots),
-                           str(data_dir / video), str(data_dir / audio), *([] if reference_t is None else [str(reference_t)])],
-                          capture_output=True, text=True, timeout=420)
-    result_file = out / "result.json"
-    if not result_file.is_file():
-        pytest.fail(f"the browser scenario did not finish (exit {proc.returncode}):\n{proc.stderr[-5000:]}")
-    result = json.loads(result_file.read_text())
-    (shots / "result.json").write_text(json.dumps(result, indent=1, default=str))
-    if not result.get("ok"):
-        pytest.fail(f"the browser scenario failed:\n{result.get('error')}\nconsole: {result.get('console', [])[-20:]}"
-                    f"\nserver log: {proc.stderr[-3000:]}")
-    settings = ServerSettings(data_dir=out)
-    factory = make_sessionmaker(make_engine(settings.resolved_database_url()))
-    return name, expect_multi, result, build_stores(settings, factory), factory, shots
+    shots.mkdir(parents=True)
+    result = run_scenario(HERE / "scenario_browser.py", out, shots, str(data_dir / video), str(data_dir / audio),
+                          *([] if reference_t is None else [str(reference_t)]), keep_result=shots / "result.json")
+    stores, factory = open_stores(out)
+    return name, expect_multi, result, stores, factory, shots
 
 
 def test_every_step_has_a_screenshot(e2e):

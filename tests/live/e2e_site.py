@@ -1,0 +1,123 @@
+"""What the browser end-to-end scenarios share (Chromium: scenario_browser.py, Firefox: scenario_firefox.py).
+
+Scenario side: the demo logins, the whole server (create_app: migrations, demo data, live exams) on uvicorn with
+the settings both browsers run against, and the proctor's part of the flow (a manual room check, a message).
+Test side: :func:`run_scenario` starts a scenario script in its own process (it enters the loopback network
+namespace) and returns what it saw, or fails the test with the scenario's error, the page's console and the
+server's log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+DEMO_STUDENT = ("student@demo.college", "demo-student-pass")
+DEMO_PROCTOR = ("proctor@demo.college", "demo-proctor-pass")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# ---- scenario side ---------------------------------------------------------------------------------------
+async def serve_and_run(out_dir: Path, run_page: Callable[[str], Awaitable[dict]],
+                        prepare_app: Callable[[object], None] | None = None) -> None:
+    """Serve the whole app from ``out_dir`` on a free loopback port, await ``run_page(base_url)`` and write what
+    it returned, with ``ok`` and any error, to ``out_dir/result.json``. ``prepare_app(app)`` may add test routes."""
+    import uvicorn
+
+    from server.app import create_app
+    from server.settings import ServerSettings
+
+    settings = ServerSettings(data_dir=out_dir, webhooks_enabled=False, log_json=True, log_level="WARNING",
+                              live_ice_loopback=True, live_room_scan_s=3.0, live_segment_s=4.0,
+                              live_media_timeout_s=1.5, live_identity_check_s=12.0, live_workers=2)
+    app = create_app(settings)
+    if prepare_app is not None:
+        prepare_app(app)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, loop="asyncio", lifespan="on",
+                                           log_level="warning"))
+    serve = asyncio.create_task(server.serve())
+    while not server.started:
+        if serve.done():
+            serve.result()
+        await asyncio.sleep(0.05)
+    t0 = time.monotonic()
+    result: dict = {"db": settings.resolved_database_url(), "data_dir": str(out_dir)}
+    try:
+        result.update(await run_page(f"http://127.0.0.1:{port}"))
+        result["ok"] = True
+    except Exception as exc:  # noqa: BLE001 - reported to the test with what was seen so far
+        import traceback
+
+        result.update(getattr(exc, "seen", None) or {})  # what the page had shown so far, where the driver kept it
+        result["identity_results"] = getattr(exc, "identity_results", None) or result.get("identity_results")
+        result["ok"] = False
+        result["error"] = traceback.format_exc()
+    finally:
+        result["run_s"] = time.monotonic() - t0
+        server.should_exit = True
+        await serve
+        (out_dir / "result.json").write_text(json.dumps(result, indent=1, default=str))
+
+
+async def _as_proctor(base: str, path: str, body: dict) -> tuple[int, dict]:
+    import httpx
+
+    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+        login = (await http.post("/api/auth/login", json={"email": DEMO_PROCTOR[0], "password": DEMO_PROCTOR[1]})).json()
+        r = await http.post(path, json=body, headers={"Authorization": f"Bearer {login['token']}"})
+        return r.status_code, r.json()
+
+
+async def proctor_confirms_room(base: str, attempt_id: int) -> int:
+    """A proctor confirms the room by hand (the backend's manual check); returns the HTTP status."""
+    status, _ = await _as_proctor(base, f"/api/proctor/attempts/{attempt_id}/checks", {"room_scanned": True})
+    return status
+
+
+async def proctor_writes(base: str, session_id: str, text: str) -> dict:
+    """A proctor writes to the student through the review API; returns the status and the answer."""
+    status, body = await _as_proctor(base, f"/api/review/sessions/{session_id}/message", {"text": text})
+    return {"status": status, **body}
+
+
+# ---- test side -------------------------------------------------------------------------------------------
+def run_scenario(script: Path, out: Path, shots: Path, *args: str, keep_result: Path,
+                 timeout: float = 420) -> dict:
+    """Run ``script OUT SHOTS *args``, copy its result.json to ``keep_result`` (beside the screenshots) and return
+    it; fail the test if the scenario did not finish or reported an error."""
+    import pytest
+
+    proc = subprocess.run([sys.executable, str(script), str(out), str(shots), *args],
+                          capture_output=True, text=True, timeout=timeout)
+    result_file = out / "result.json"
+    if not result_file.is_file():
+        pytest.fail(f"the browser scenario did not finish (exit {proc.returncode}):\n{proc.stderr[-5000:]}")
+    result = json.loads(result_file.read_text())
+    keep_result.write_text(json.dumps(result, indent=1, default=str))
+    if not result.get("ok"):
+        pytest.fail(f"the browser scenario failed:\n{result.get('error')}\nconsole: {(result.get('console') or [])[-20:]}"
+                    f"\nserver log: {proc.stderr[-3000:]}")
+    return result
+
+
+def open_stores(out: Path):
+    """The finished scenario's database and stores: (stores, session factory)."""
+    from server.db.engine import make_engine, make_sessionmaker
+    from server.settings import ServerSettings
+    from server.storage import build_stores
+
+    settings = ServerSettings(data_dir=out)
+    factory = make_sessionmaker(make_engine(settings.resolved_database_url()))
+    return build_stores(settings, factory), factory
