@@ -38,12 +38,18 @@ export function watchSignals(send) {
     }
   };
 
+  // A change counts once two checks in a row (a second apart) agree on it: a window being resized passes through
+  // sizes that look like docked tools for a moment (leaving full screen in Firefox: the outer size is still the
+  // screen's while the inner one is already the window's).
   let docked = false;
+  let streak = 0;
   const sizeCheck = setInterval(() => {
     const gapW = window.outerWidth - window.innerWidth, gapH = window.outerHeight - window.innerHeight;
     const now = window.outerWidth > 0 && (gapW > DEVTOOLS_GAP_PX || gapH > DEVTOOLS_GAP_PX + 120);
-    if (now !== docked) {
+    streak = now === docked ? 0 : streak + 1;
+    if (streak >= 2) {
       docked = now;
+      streak = 0;
       send({ type: "browser_signal", kind: "devtools", phase: now ? "start" : "end",
              details: { heuristic: "window_size", gap_w: gapW, gap_h: gapH } });
     }
