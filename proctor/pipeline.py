@@ -72,7 +72,8 @@ class SessionAnalyzer:
         self.rules = RuleEngine(self.settings, self.versions, neutral_pose, camera_classifier=classify)
         self._last_identity_t: float | None = None  # time of the last identity check
         self._last_identity_match = True
-        self._face_was_gone = False  # a frame without any face since the last identity check
+        self._faces_changed = False  # the number of faces changed since the last identity check
+        self._last_face_count: int | None = None
         self._last_ts_ms = -1
         self.frames_analysed = 0
         self.identity_checks = 0
@@ -95,20 +96,21 @@ class SessionAnalyzer:
         return sig
 
     def _identity_due(self, t: float, sig: FrameSignals) -> bool:
-        """A check is due every ``check_interval_s``, and ``recheck_s`` after a check that did not match, while an
-        identity_mismatch is open, or after the face came back from a frame without any face (where a swap of
-        students would show)."""
-        if not sig.faces:
-            self._face_was_gone = True
-            return False
-        if self.enrolment is None:
+        """A check is due every ``check_interval_s``; and ``recheck_s`` after the last one when the faces in the
+        frame changed since (a swap of students shows as a frame without a face, or with two, before one face
+        again), after a check that did not match, and while an identity_mismatch is open."""
+        n = len(sig.faces)
+        if self._last_face_count is not None and n != self._last_face_count:
+            self._faces_changed = True
+        self._last_face_count = n
+        if self.enrolment is None or not sig.faces:
             return False
         if not any(f.box.side >= self.settings.identity.min_face_px for f in sig.faces):
             return False
         if self._last_identity_t is None:
             return True
         cfg = self.settings.identity
-        soon = self._face_was_gone or not self._last_identity_match or self.rules.identity.unresolved
+        soon = self._faces_changed or not self._last_identity_match or self.rules.identity.unresolved
         return t - self._last_identity_t >= (min(cfg.recheck_s, cfg.check_interval_s) if soon else cfg.check_interval_s)
 
     def _check_identity(self, rgb: np.ndarray, sig: FrameSignals):
@@ -117,7 +119,7 @@ class SessionAnalyzer:
         boxes = [f.box for f in sig.faces if f.box.side >= self.settings.identity.min_face_px]
         # largest face first (the student, as a rule): stop at the first face that matches
         _, check = best_match(self.enrolment, rgb, boxes, settings=self.settings, encoder=self.encoder, first_match=True)
-        self._last_identity_t, self._last_identity_match, self._face_was_gone = sig.t, bool(check.match), False
+        self._last_identity_t, self._last_identity_match, self._faces_changed = sig.t, bool(check.match), False
         self.identity_checks += 1
         return check
 

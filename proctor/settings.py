@@ -20,8 +20,9 @@ class FaceSettings(BaseModel):
     landmarker_max_faces: int = 1
     min_face_px: int = 24  # a detection smaller than this (box side) is ignored
     # video: full-range detection on every n-th frame (and at once when a tracked face is lost), landmark tracking
-    # between; at 5 analysed fps a new face is found within 0.6 s, well inside multiple_faces' 1 s
-    detect_every_n_frames: int = 3
+    # between; at 5 analysed fps a new face is found within 0.8 s, inside multiple_faces' 1 s (face counts on the
+    # five clips of data/video identical to detecting on every 3rd frame)
+    detect_every_n_frames: int = 4
 
 
 class FaceMissingRule(BaseModel):
@@ -41,8 +42,8 @@ class LookingAwayRule(BaseModel):
 
 class IdentityRule(BaseModel):
     threshold: float = 0.51  # ResNet descriptor distance at FAR <= 0.1% on all pairs of data/faces (identity.CALIBRATED_THRESHOLD)
-    check_interval_s: float = 10.0  # identity is re-checked this often through the whole exam, and also ...
-    recheck_s: float = 2.0  # ... this soon after a mismatching check, or after the face came back from no face
+    check_interval_s: float = 60.0  # identity is re-checked this often through the whole exam, and also ...
+    recheck_s: float = 2.0  # ... this soon when the number of faces changed, after a mismatch, or while one is open
     min_mismatches: int = 2  # consecutive mismatching checks before an event is raised
     min_matches: int = 2  # consecutive matching checks that end an open identity_mismatch
     min_face_px: int = 60  # a face smaller than this is not used for identity
@@ -67,7 +68,9 @@ class CameraBlockedRule(BaseModel):
 
 class BodyMovementRule(BaseModel):
     use_pose_model: bool = True  # BlazePose landmarks (~18 ms/frame); False: frame differencing only (~0.5 ms)
-    pose_every_n_frames: int = 5  # the pose model runs on every n-th analysed frame (5 fps: once a second)
+    pose_every_n_frames: int = 5  # while anything in the picture moves, the pose model runs on every n-th
+    # analysed frame (5 fps: once a second); while nothing moves, on every ``pose_still_every_n_frames``-th
+    pose_still_every_n_frames: int = 25
     motion_level: float = 0.25  # body motion score (0-1) above this is large movement
     min_duration_s: float = 2.0
 

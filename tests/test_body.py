@@ -15,8 +15,8 @@ from proctor.model_files import model_path
 from proctor.signals import BodyObservation, FaceBox
 from proctor.settings import EngineSettings
 from proctor.vision.body import (
-    MIN_BASELINE,
     NONE_BELOW,
+    POSE_GATE,
     POSE_DETECTOR_MEMBER,
     POSE_LANDMARKS_MEMBER,
     BodyAnalyzer,
@@ -76,9 +76,10 @@ def clips(data_dir: Path, find_face) -> dict[str, list[tuple[int, np.ndarray, Fa
 def pose_analyzer_factory():
     made = []
 
-    def make(every: int = 1) -> BodyAnalyzer:
-        # the pose method itself is tested on every frame; the default cadence (every 3rd) is tested below
-        settings = EngineSettings().with_overrides({"body_movement": {"pose_every_n_frames": every}})
+    def make(every: int | None = 1) -> BodyAnalyzer:
+        # the pose method itself is tested on every frame; ``None``: the default cadence (tested below)
+        over = {} if every is None else {"pose_every_n_frames": every, "pose_still_every_n_frames": every}
+        settings = EngineSettings().with_overrides({"body_movement": over})
         analyzer = BodyAnalyzer(settings, use_pose=True)
         made.append(analyzer)
         return analyzer
@@ -166,22 +167,30 @@ def test_pose_on_a_still_person_scores_low(clips, pose_analyzer_factory):
     assert max(o.motion for o in pose_obs) < 0.1
 
 
-def test_default_cadence_runs_the_pose_model_once_a_second_and_holds_its_figure(clips, pose_analyzer_factory):
-    every = EngineSettings().body_movement.pose_every_n_frames
-    assert every == 5  # 5 analysed frames per second: the pose model runs once a second
+def test_default_cadence_runs_the_pose_model_when_the_body_moves_and_holds_its_figure(clips, pose_analyzer_factory):
+    """Once a second while the body area moves (frame differencing >= POSE_GATE since the last run), every 5 s
+    while it does not; the frames between repeat the last pose observation."""
+    bm = EngineSettings().body_movement
+    assert (bm.pose_every_n_frames, bm.pose_still_every_n_frames) == (5, 25)
+
+    def runs(name: str) -> tuple[BodyAnalyzer, list[BodyObservation]]:
+        analyzer = pose_analyzer_factory(None)
+        return analyzer, run(analyzer, clips[name])
+
+    # the talking man's shoulders barely move (frame differencing < POSE_GATE throughout): a run every 5 s
+    still, obs = runs(STILL)
+    diffs = run(BodyAnalyzer(use_pose=False), clips[STILL])
+    assert max(o.motion for o in diffs) < POSE_GATE
+    assert still.pose_runs == -(-len(obs) // 25)
+    for i, o in enumerate(obs):  # measured on frames 0, 25, ...; the frames between repeat it
+        if o.source == "pose" and i % 25:
+            assert o == obs[i - i % 25]
+    # the performer gestures all the time: a run on every 5th frame
+    moving, obs = runs(MOVING)
+    assert moving.pose_runs >= 0.8 * len(obs) / 5
+    # the still person's figure is as low as when measured on every frame
     every1 = run(pose_analyzer_factory(1), clips[STILL])
-    sparse = run(pose_analyzer_factory(every), clips[STILL])
-    assert len(sparse) == len(every1)
-    # frames 0, 5, 10, ... are measured; the four after each repeat its observation
-    measured = 0
-    for i in range(0, len(sparse) - every + 1, every):
-        if sparse[i].source == "pose":
-            measured += 1
-            assert all(sparse[i + k] == sparse[i] for k in range(1, every))
-    # the first MIN_BASELINE pose frames only set the usual place (their figure is the differencing one)
-    assert measured >= 0.8 * (len(sparse) // every - MIN_BASELINE)
-    late = [o for o in sparse[30:] if o.source == "pose"]
-    assert late and max(o.motion for o in late) < 0.1
+    assert max(o.motion for o in every1 if o.source == "pose") < 0.1
 
 
 def test_identical_frames_are_no_motion(clips):

@@ -231,13 +231,13 @@ def test_gaze_from_blendshapes_directions_and_closed_eyes():
 
 
 def test_tracking_between_detections_matches_detecting_every_frame(data_dir):
-    """The default cadence (detect on every 3rd frame, track landmarks between) gives the same face counts as
+    """The default cadence (detect on every 4th frame, track landmarks between) gives the same face counts as
     detecting on every frame, and a face that disappears is gone on that very frame (a lost track falls back to
     detection at once)."""
     from proctor.settings import EngineSettings
 
     every = EngineSettings().faces.detect_every_n_frames
-    assert every == 3
+    assert every == 4
     for clip in ("two_people_dinner_640x480.mjpeg", "hamilton_stage_and_audience_640x480.mjpeg"):
         frames = [f for f in iter_video_frames(data_dir / "video" / clip, fps=5)]
         counts = {}
@@ -248,8 +248,8 @@ def test_tracking_between_detections_matches_detecting_every_frame(data_dir):
         same = sum(a == b for a, b in zip(counts[1], counts[every]))
         assert same >= 0.95 * len(frames), (clip, counts[1], counts[every])
 
-    # frames 0 (detection), 1 (tracked), then the covered one: frame 2, a tracking frame
-    webcam = [f for f in iter_video_frames(data_dir / "video/webcam_glasses_man_640x480.mjpeg", fps=5)][:2]
+    # frames 0 (detection), 1 and 2 (tracked), then the covered one: frame 3, a tracking frame
+    webcam = [f for f in iter_video_frames(data_dir / "video/webcam_glasses_man_640x480.mjpeg", fps=5)][:3]
     with FaceAnalyzer() as fa:
         for f in webcam:
             assert len(fa.analyze(f.rgb, int(f.t * 1000))) == 1

@@ -46,6 +46,8 @@ from proctor.signals import BodyObservation, FaceBox
 DIFF_WIDTH = 160  # grey frames are scaled to this width before differencing
 PIXEL_DIFF = 18  # a luma change above this (0-255, after removing the median change) is a moved pixel
 NONE_BELOW = 0.02  # motion below this is no movement (region "none")
+POSE_GATE = 0.05  # body-area motion (frame differencing) that wakes the pose model: a fifth of the
+# share the differencing itself calls large movement (motion_level 0.25); smaller motion cannot hold a new pose
 FACE_MEMORY_S = 2.0  # without a face box, the last one is used for this long
 EDGE_MARGIN = 0.01  # a face box this close to the frame's edge (share of the size) is leaving the frame
 # Body area from the face box (face width fw, height fh, centre cx): torso below the chin, sides beside.
@@ -225,6 +227,7 @@ class MotionResult:
     motion: float
     region: str
     shares: dict[str, float]  # moved share per area
+    frame_share: float = 0.0  # moved share of the whole picture
 
 
 class FrameDiffMotion:
@@ -269,9 +272,10 @@ class FrameDiffMotion:
         diff -= np.int16(np.median(diff))
         moved = np.abs(diff) > PIXEL_DIFF
 
+        frame_share = float(moved.mean())
         if box is None:  # nobody seen lately: the whole picture
-            share = float(moved.mean())
-            return MotionResult(share, "out_of_frame" if share >= NONE_BELOW else "none", {"frame": share})
+            return MotionResult(frame_share, "out_of_frame" if frame_share >= NONE_BELOW else "none", {"frame": frame_share},
+                                frame_share)
 
         masks = {k: np.zeros((sh, sw), dtype=bool) for k in ("torso", "left", "right")}
         for b in (box, prev_box):
@@ -285,7 +289,7 @@ class FrameDiffMotion:
         areas = {k: int(m.sum()) for k, m in masks.items()}
         total_area = sum(areas.values())
         if total_area == 0:  # the whole body area is outside the picture
-            return MotionResult(0.0, "none", {})
+            return MotionResult(0.0, "none", {}, frame_share)
         counts = {k: int(np.count_nonzero(moved & m)) for k, m in masks.items()}
         motion = sum(counts.values()) / total_area
         shares = {k: counts[k] / areas[k] if areas[k] else 0.0 for k in masks}
@@ -295,7 +299,7 @@ class FrameDiffMotion:
             region = "out_of_frame"
         else:
             region = max(shares, key=lambda k: shares[k])
-        return MotionResult(float(motion), region, shares)
+        return MotionResult(float(motion), region, shares, frame_share)
 
 
 # ============================================================================================================
@@ -421,10 +425,15 @@ class BodyAnalyzer:
         fps = self.settings.analysis_fps if self.settings.analysis_fps > 0 else 5.0
         self._step_ms = max(1, round(1000.0 / fps))
         self._diff = FrameDiffMotion(fps)
-        # the pose model runs on every n-th frame; the frames between reuse its last observation
-        self._pose_every = max(1, int(self.settings.body_movement.pose_every_n_frames))
+        # the pose model runs on every n-th frame while things move, less often while nothing does; the frames
+        # between reuse its last observation
+        bm = self.settings.body_movement
+        self._pose_every = max(1, int(bm.pose_every_n_frames))
+        self._pose_still_every = max(self._pose_every, int(bm.pose_still_every_n_frames))
         self._baseline = _Baseline(max(MIN_BASELINE, round(BASELINE_S * fps / self._pose_every)))
-        self._frame_no = 0
+        self._since_pose = 0
+        self._moved = False
+        self.pose_runs = 0
         self._last_pose_obs: BodyObservation | None = None
         self._last_ts: int | None = None
         self._landmarker = None
@@ -465,11 +474,14 @@ class BodyAnalyzer:
         if self._landmarker is None:
             return BodyObservation(motion=diff.motion, region=diff.region, source="motion")
         last = self._last_pose_obs
-        self._frame_no += 1
-        if last is not None and (self._frame_no - 1) % self._pose_every:
+        self._since_pose += 1
+        self._moved = self._moved or diff.motion >= POSE_GATE
+        if last is not None and not self._pose_due():
             if last.source == "pose":
                 return last
             return BodyObservation(diff.motion, diff.region, last.shoulders_visible, last.hands_visible, source="motion")
+        self._since_pose, self._moved = 0, False
+        self.pose_runs += 1
 
         import mediapipe as mp
 
@@ -493,12 +505,20 @@ class BodyAnalyzer:
         self._last_pose_obs = obs
         return obs
 
+    def _pose_due(self) -> bool:
+        """The pose model runs ``pose_every_n_frames`` after its last run if the body area moved since (frame
+        differencing at or above :data:`NONE_BELOW`: still shoulders and hands cannot have a new pose; the head is
+        the face stage's), and ``pose_still_every_n_frames`` after it in any case."""
+        if self._since_pose >= self._pose_still_every:
+            return True
+        return self._moved and self._since_pose >= self._pose_every
+
     def reset(self) -> None:
         """Forget the previous frame and the usual place (a new session starts)."""
         self._diff.reset()
         self._baseline = _Baseline(self._baseline.seen.maxlen or MIN_BASELINE)
         self._last_pose_obs = None
-        self._frame_no = 0
+        self._since_pose, self._moved = 0, False
 
     def close(self) -> None:
         if self._landmarker is not None:
