@@ -53,11 +53,14 @@ class ServerSettings(BaseSettings):
 
     # --- live exams (added by the live-exam work) ----------------------------------------------------
     # (keep live-exam fields in this section)
-    live_workers: int = 0  # analysis worker processes (0: two per CPU core: measured best, see bench_live)
+    # analysis worker processes (0: one per CPU core; measured best at 16 sessions with benchmarks/bench_live.py:
+    # more processes than cores cost ~5-10 % more CPU per analysed frame in switching between them)
+    live_workers: int = 0
     live_analyzer: str = "server.live.worker:default_analyzer"  # "module:function" building a session's analyser
     live_grace_s: float = 120.0  # a dropped student may reconnect this long; then the session ends
     live_media_timeout_s: float = 4.0  # no video for this long means the stream is lost
     live_segment_s: float = 10.0  # recording segment length (each starts at a keyframe)
+    live_video_max_kbps: int = 500  # the camera stream's ceiling, sent to the browser in the SDP answer (b=AS)
     live_room_scan_s: float = 20.0  # how long the room scan asks the student to turn the camera
     live_rescan_after_events: list[str] = ["multiple_faces", "speech"]  # these events make the server ask for a re-scan
     live_rescan_min_interval_s: float = 300.0  # at most one such re-scan request per session this often

@@ -31,6 +31,7 @@ from proctor.events import fold_events, severity_for
 from proctor.settings import EngineSettings
 from server.live import protocol
 from server.live.media import request_keyframe, tap_receiver
+from server.live.sdp import cap_video_bitrate
 from server.live.worker import AnalysisPool
 from server.recording import SegmentRecorder, SegmentResult
 from server.settings import ServerSettings
@@ -101,6 +102,7 @@ class LiveSession:
     lost_mono: float | None = None
     open_signals: dict[str, float] = field(default_factory=dict)
     counters: dict[str, int] = field(default_factory=dict)
+    counters_at: float | None = None  # time.monotonic() when the worker finished the frame the counters are of
     # (monotonic time, seconds) samples: a frame's arrival -> its analysis result back in this process, and
     # arrival -> the events it raised stored
     frame_latency: deque = field(default_factory=lambda: deque(maxlen=LATENCY_SAMPLES))
@@ -150,9 +152,10 @@ class LiveHub:
             from server.live.ice import allow_loopback_candidates
 
             allow_loopback_candidates(True)
-        # two per core: the engine's graphs wait on their own threads part of each frame (wall ~1.4x CPU), and a
-        # second process per core fills that time (bench_live: 8 sessions at 4.9 fps vs 4.6 with one per core)
-        workers = self.settings.live_workers or 2 * (os.cpu_count() or 1)
+        # one per core: with the engine's live cadence a frame costs ~12.5 ms CPU, and more processes than cores
+        # cost more in switching than they gain (bench_live, 16 sessions: analysis 12.8 ms/frame with 2 workers,
+        # 13.5 with 3, 13.9 with 4)
+        workers = self.settings.live_workers or (os.cpu_count() or 1)
         self.pool = AnalysisPool(workers, self._on_worker, self.loop, factory=self.settings.live_analyzer)
         self._tasks = [asyncio.create_task(self._watchdog(), name="live-watchdog"),
                        asyncio.create_task(self._heartbeats(), name="live-heartbeats")]
@@ -312,7 +315,10 @@ class LiveHub:
                 t.setCodecPreferences(vp8)  # recorded as sent (WebM/VP8), never re-encoded
         await pc.setLocalDescription(await pc.createAnswer())
         s.connections += 1
-        return {"sdp": pc.localDescription.sdp, "type": pc.localDescription.type}
+        # the camera stream's ceiling: enough for 640x480 at 15 fps, kind to a student's uplink, and the server
+        # decodes, relays and records fewer bytes (bench_live: ~5 % more sessions than at 700 kbit/s)
+        sdp = cap_video_bitrate(pc.localDescription.sdp, self.settings.live_video_max_kbps)
+        return {"sdp": sdp, "type": pc.localDescription.type}
 
     # ---- media -----------------------------------------------------------------------------------------
     def _media_arrived(self, s: LiveSession, t: float) -> None:
@@ -650,7 +656,7 @@ class LiveHub:
             return
         if kind == "frame":
             stats, records = msg[2], msg[3]
-            s.counters = stats["counters"]
+            s.counters, s.counters_at = stats["counters"], stats.get("done")
             now = time.monotonic()
             s.frame_latency.append((now, now - stats["arrival"]))
             if records:
@@ -741,7 +747,7 @@ class LiveHub:
         el = [v for at, v in s.event_latency if since is None or at >= since]
         rec = s.recorder
         return {
-            "counters": dict(s.counters), "video_frames_in": s.video_frames_in,
+            "counters": dict(s.counters), "counters_at": s.counters_at, "video_frames_in": s.video_frames_in,
             "frame_latency_p50_s": percentile(fl, 50), "frame_latency_p95_s": percentile(fl, 95),
             "event_latency_p95_s": percentile(el, 95), "events_stored": s.events_stored,
             "kinds_raised": dict(s.kinds_raised), "connections": s.connections,

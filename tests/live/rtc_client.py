@@ -108,6 +108,7 @@ class LiveClient:
     pc: RTCPeerConnection | None = None
     channel: Any = None
     connected: asyncio.Event = field(default_factory=asyncio.Event)
+    answer_sdp: str = ""  # the server's last SDP answer
 
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
@@ -139,6 +140,7 @@ class LiveClient:
         if r.status_code != 200:
             raise RuntimeError(f"offer refused: {r.status_code} {r.text}")
         answer = r.json()
+        self.answer_sdp = answer["sdp"]
         await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], answer["type"]))
         await asyncio.wait_for(self.connected.wait(), timeout)
 

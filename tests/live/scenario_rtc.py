@@ -119,6 +119,9 @@ async def main(out_dir: Path, video: Path, audio: Path) -> None:
         t0 = time.monotonic()
         await client.connect()
         result["connect_s"] = time.monotonic() - t0
+        sections = client.answer_sdp.split("\r\nm=")
+        result["answer_bandwidth"] = {sec.split(" ", 1)[0].removeprefix("m="): [ln for ln in sec.split("\r\n") if ln.startswith("b=")]
+                                      for sec in sections[1:]}
         await client.wait_for(lambda m: m.get("type") == "exam_state" and m.get("state") == "proctoring")
         result["enrolment"] = await enrolment_cases(base, world, video.parent.parent)
         try:  # this node is full (live_max_sessions=1): bob is asked to retry (elsewhere)

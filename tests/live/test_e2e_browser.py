@@ -16,7 +16,7 @@ import pytest
 from proctor.events import fold_events
 from server.db.engine import transaction
 from server.db.models import Answer
-from tests.live.e2e_site import open_stores, run_scenario
+from tests.live.e2e_site import VIDEO_MAX_KBPS, open_stores, run_scenario
 
 HERE = Path(__file__).resolve().parent
 CHROMIUM = os.environ.get("PROCTOR_CHROMIUM", "/usr/bin/chromium")
@@ -127,9 +127,15 @@ def test_recording_segments_verify(e2e):
     assert check.ok, check.problems
     segments = stores.recordings.list(sid)
     assert len(segments) >= 4
-    total = 0
+    total, rates = 0, []
     for seg in segments:
+        with av.open(io.BytesIO(stores.recordings.get(sid, seg.index))) as c:
+            video_bytes = sum(p.size for p in c.demux(video=0))
         with av.open(io.BytesIO(stores.recordings.get(sid, seg.index))) as c:
             total += sum(1 for _ in c.decode(video=0))
             assert c.streams.audio  # the microphone is recorded too
+        if seg.t_start is not None and seg.t_end is not None and seg.t_end - seg.t_start >= 3.0:
+            rates.append(8 * video_bytes / (seg.t_end - seg.t_start) / 1000)
     assert total >= 100
+    # Chromium keeps its camera stream under the b=AS ceiling of the server's answer
+    assert rates and max(rates) <= 1.1 * VIDEO_MAX_KBPS, rates

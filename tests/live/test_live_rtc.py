@@ -45,6 +45,13 @@ def test_bad_input_gets_clear_4xx(run):
     assert "503" in result["second_session"] and "node_full" in result["second_session"]  # live_max_sessions
 
 
+def test_the_answer_caps_the_camera_bitrate(run):
+    result, _ = run
+    kbps = ServerSettings().live_video_max_kbps
+    assert result["answer_bandwidth"]["video"] == [f"b=AS:{kbps}"]
+    assert all(not lines for kind, lines in result["answer_bandwidth"].items() if kind != "video")
+
+
 def test_enrolment_names_the_photo_and_the_reason(run):
     result, _ = run
     assert result["enrol_before_connect"] == 409  # the live analysis makes the enrolment

@@ -137,6 +137,27 @@ def test_worker_analyses_the_newest_due_frame_and_counts_the_rest(monkeypatch):
     assert frame_msgs and frame_msgs[0][2]["counters"]["analysed"] == 1
 
 
+def test_an_overloaded_worker_shares_its_time_fairly_between_old_and_new_sessions(monkeypatch):
+    """Sessions have their own media clocks (an older session's frames carry later times): the worker serves the
+    one that has waited longest on the machine's clock, so both get the same share when it cannot keep up."""
+    import server.live.worker as w
+
+    monkeypatch.setattr(w, "load_factory", lambda path: SlowAnalyzer)
+    packets = _vp8_packets(90, gop=90)
+    worker = Worker(None, FakeQueue())
+    for sid in ("old", "new"):
+        worker._on_open(sid, {"analysis_fps": 5.0}, None, "x:y")
+    start = time.monotonic()
+    for i, data in enumerate(packets):  # 6 s at 15 fps each; time for only one analysis per two frame times
+        arrival = start + i / 15.0
+        worker._on_video("old", "video/VP8", data, i * 6000, 600.0 + i / 15.0, arrival)
+        worker._on_video("new", "video/VP8", data, i * 6000, i / 15.0, arrival)
+        if i % 2:
+            worker._analyse_one()
+    old, new = (worker.sessions[sid].counters["analysed"] for sid in ("old", "new"))
+    assert old + new == 45 and abs(old - new) <= 1, (old, new)
+
+
 def test_worker_keeps_up_at_the_analysis_rate(monkeypatch):
     import server.live.worker as w
 
@@ -150,3 +171,23 @@ def test_worker_keeps_up_at_the_analysis_rate(monkeypatch):
     c = worker.sessions["s1"].counters
     assert c["analysed"] == 15 and c["skipped_behind"] == 0  # 3 s at 5 fps
     assert json.dumps(c)
+
+
+# ---- SDP ------------------------------------------------------------------------------------------------------
+ANSWER = "\r\n".join([
+    "v=0", "o=- 1 1 IN IP4 0.0.0.0", "s=-", "t=0 0",
+    "m=audio 9 UDP/TLS/RTP/SAVPF 111", "c=IN IP4 0.0.0.0", "a=mid:0",
+    "m=video 9 UDP/TLS/RTP/SAVPF 96", "c=IN IP4 0.0.0.0", "b=AS:2000", "a=mid:1",
+    "m=application 9 UDP/DTLS/SCTP webrtc-datachannel", "c=IN IP4 0.0.0.0", "a=mid:2", ""])
+
+
+def test_the_video_bitrate_cap_goes_in_the_video_section_only():
+    from server.live.sdp import cap_video_bitrate
+
+    capped = cap_video_bitrate(ANSWER, 500)
+    lines = capped.split("\r\n")
+    video = lines[lines.index("m=video 9 UDP/TLS/RTP/SAVPF 96"):lines.index("m=application 9 UDP/DTLS/SCTP webrtc-datachannel")]
+    assert video == ["m=video 9 UDP/TLS/RTP/SAVPF 96", "c=IN IP4 0.0.0.0", "b=AS:500", "a=mid:1"]  # replaced, after c=
+    assert capped.count("b=AS:") == 1 and capped.endswith("\r\n")
+    assert cap_video_bitrate(ANSWER, 0) == ANSWER
+    assert cap_video_bitrate(ANSWER.replace("\r\n", "\n"), 300).count("b=AS:300") == 1
