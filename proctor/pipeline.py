@@ -72,6 +72,7 @@ class SessionAnalyzer:
         self.rules = RuleEngine(self.settings, self.versions, neutral_pose, camera_classifier=classify)
         self._last_identity_t: float | None = None  # time of the last identity check
         self._last_identity_match = True
+        self._mismatches_in_a_row = 0
         self._faces_changed = False  # the number of faces changed since the last identity check
         self._last_face_count: int | None = None
         self._last_ts_ms = -1
@@ -98,7 +99,8 @@ class SessionAnalyzer:
     def _identity_due(self, t: float, sig: FrameSignals) -> bool:
         """A check is due every ``check_interval_s``; and ``recheck_s`` after the last one when the faces in the
         frame changed since (a swap of students shows as a frame without a face, or with two, before one face
-        again), after a check that did not match, and while an identity_mismatch is open."""
+        again) or when a match may end an open identity_mismatch; after mismatching checks, ``recheck_s`` and
+        then twice as long each time, up to ``check_interval_s``."""
         n = len(sig.faces)
         if self._last_face_count is not None and n != self._last_face_count:
             self._faces_changed = True
@@ -110,8 +112,15 @@ class SessionAnalyzer:
         if self._last_identity_t is None:
             return True
         cfg = self.settings.identity
-        soon = self._faces_changed or not self._last_identity_match or self.rules.identity.unresolved
-        return t - self._last_identity_t >= (min(cfg.recheck_s, cfg.check_interval_s) if soon else cfg.check_interval_s)
+        if self._faces_changed or (self._last_identity_match and self.rules.identity.unresolved):
+            wait = cfg.recheck_s  # something changed, or a match that may end an open mismatch wants confirming
+        elif not self._last_identity_match:
+            # mismatches in a row: the second comes recheck_s after the first (an event needs two), then the
+            # wait doubles up to check_interval_s (a student who never matches is not checked every 2 s all exam)
+            wait = cfg.recheck_s * 2 ** max(0, self._mismatches_in_a_row - 1)
+        else:
+            wait = cfg.check_interval_s
+        return t - self._last_identity_t >= min(wait, cfg.check_interval_s)
 
     def _check_identity(self, rgb: np.ndarray, sig: FrameSignals):
         from proctor.identity import best_match
@@ -120,6 +129,7 @@ class SessionAnalyzer:
         # largest face first (the student, as a rule): stop at the first face that matches
         _, check = best_match(self.enrolment, rgb, boxes, settings=self.settings, encoder=self.encoder, first_match=True)
         self._last_identity_t, self._last_identity_match, self._faces_changed = sig.t, bool(check.match), False
+        self._mismatches_in_a_row = 0 if check.match else self._mismatches_in_a_row + 1
         self.identity_checks += 1
         return check
 

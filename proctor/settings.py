@@ -43,7 +43,8 @@ class LookingAwayRule(BaseModel):
 class IdentityRule(BaseModel):
     threshold: float = 0.51  # ResNet descriptor distance at FAR <= 0.1% on all pairs of data/faces (identity.CALIBRATED_THRESHOLD)
     check_interval_s: float = 60.0  # identity is re-checked this often through the whole exam, and also ...
-    recheck_s: float = 2.0  # ... this soon when the number of faces changed, after a mismatch, or while one is open
+    recheck_s: float = 2.0  # ... this soon when the number of faces changed or after a mismatch (doubling while
+    # mismatches go on), and to confirm a match that may end an open identity_mismatch
     min_mismatches: int = 2  # consecutive mismatching checks before an event is raised
     min_matches: int = 2  # consecutive matching checks that end an open identity_mismatch
     min_face_px: int = 60  # a face smaller than this is not used for identity
