@@ -414,8 +414,10 @@ class BodyAnalyzer:
     """Upper-body movement of the student, one frame after another (see the module doc).
 
     ``use_pose=False`` runs only frame differencing (~0.5 ms per 640x480 frame). With ``use_pose=True``
-    the pose model runs too, on every ``settings.body_movement.pose_every_n_frames``-th frame (~18 ms CPU per
-    640x480 frame on one core, VIDEO mode; ~0.35 s to start; the frames between reuse its last figure); its
+    the pose model runs too (~16 ms CPU per 640x480 frame on one core, VIDEO mode; ~0.35 s to start; the frames
+    between reuse its last figure): ``settings.body_movement.pose_every_n_frames`` frames after its last run if
+    the body area moved since (differencing >= :data:`POSE_GATE`), ``pose_still_every_n_frames`` after it in any
+    case (:meth:`_pose_due`); its
     figure is used whenever it sees the shoulders or has usually seen them, the differencing figure otherwise
     (``shoulders_visible`` and ``hands_visible`` come from the pose model in both cases).
     """

@@ -18,12 +18,12 @@ Live frames (:class:`FaceAnalyzer`):
 3. **Head pose** from the landmarks (:mod:`proctor.vision.head_pose`, PnP on MediaPipe's canonical face model)
    and **gaze** from the eye blendshapes (:mod:`proctor.vision.gaze`).
 
-In video mode the detector runs on every ``settings.faces.detect_every_n_frames``-th frame (default 2); on the
+In video mode the detector runs on every ``settings.faces.detect_every_n_frames``-th frame (default 4); on the
 frames between, each face that has landmarks is followed by its own landmarker (its box moves with its landmarks)
 and the faces without landmarks are carried over from the last detection. A tracked face that is lost, or leaves
 its crop window, makes that frame a detection frame at once, so a face leaving is seen on the frame it leaves; a
-new face entering is found at the next detection (0.2 s later at 5 analysed frames per second, well inside the
-1 s a ``multiple_faces`` event needs).
+new face entering is found at the next detection (within 0.8 s at 5 analysed frames per second, inside the 1 s
+a ``multiple_faces`` event needs).
 
 Cost per 640x480 frame on one core (``taskset -c 0``, one face; ``benchmarks/bench_faces.py``): full-range
 detection ~4.5-5 ms + landmarks and blendshapes on the crop ~8 ms + PnP pose 0.1 ms + the rest ~0.3 ms. Each
