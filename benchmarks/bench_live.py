@@ -2,9 +2,9 @@
 
 Real aiortc clients (tests/live/rtc_client.py) send a shared clip as camera video (VP8 640x480, 15 fps, encoded
 once at the server's ceiling ``live_video_max_kbps`` and sent by every client, as a browser sends its encoder's
-output) and microphone audio (Opus), to the
-live server (its own process with its analysis worker processes, default one per core), all inside a
-loopback-only network namespace (needs root). For each number of sessions it prints:
+output) and microphone audio (Opus), to the live server (its own process with its analysis worker processes,
+default one per core), all inside a loopback-only network namespace (needs root). For each number of sessions
+it prints:
 
 - analysed frames per second per session (min / median), frames skipped,
 - the 95th percentile delay from a frame's arrival to its analysis result, and to its events being stored,
@@ -14,7 +14,7 @@ A level is *sustained* when every session gets 5 analysed frames per second (>= 
 3% for the window's edges) and both p95 delays are under 1 s. Every student is enrolled (``--enrol``), so the
 engine's identity checks run every few seconds as in a real exam.
 
-    .venv/bin/python benchmarks/bench_live.py [--sessions 4,6,8,12,16] [--seconds 30] [--workers N]
+    .venv/bin/python benchmarks/bench_live.py [--sessions 8,12,16,18] [--seconds 40] [--workers N] [--clip ...]
     .venv/bin/python benchmarks/bench_live.py --recording-cost
 """
 
@@ -328,9 +328,9 @@ if __name__ == "__main__":
         serve(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
         sys.exit(0)
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sessions", default="4,6,8,12,16", help="comma-separated levels")
-    ap.add_argument("--seconds", type=float, default=30.0, help="measured seconds per level")
-    ap.add_argument("--warmup", type=float, default=15.0, help="seconds after the last client connected")
+    ap.add_argument("--sessions", default="8,12,16,18", help="comma-separated levels")
+    ap.add_argument("--seconds", type=float, default=40.0, help="measured seconds per level")
+    ap.add_argument("--warmup", type=float, default=10.0, help="seconds after the last client connected")
     ap.add_argument("--workers", type=int, default=0, help="analysis processes (0: the server's default, one per core)")
     ap.add_argument("--clip", default="video/webcam_glasses_man_640x480.mjpeg",
                     help="the camera clip every client sends (two_people_dinner_640x480.mjpeg with --enrol "
