@@ -97,7 +97,8 @@ def _mean(values: list[float]) -> float:
 
 
 class IdentityRun:
-    """``identity_mismatch`` once ``min_mismatches`` checks in a row find no face matching the enrolment.
+    """``identity_mismatch`` once ``min_mismatches`` checks in a row, spanning at least ``min_duration_s``, find no
+    face matching the enrolment (someone else in the picture for a moment, a cut, is not an event).
 
     The event starts at the first mismatching check of the run; ``min_matches`` matching checks in a row close
     it, at the first of them (one chance match of a stranger does not end it, as one bad frame of the student
@@ -105,9 +106,10 @@ class IdentityRun:
     """
 
     def __init__(self, min_mismatches: int, interval: float, thresholds: dict[str, Any], ids: EventIds,
-                 model_versions: dict[str, str], min_matches: int = 1):
+                 model_versions: dict[str, str], min_matches: int = 1, min_duration_s: float = 0.0):
         self.min_mismatches = max(1, min_mismatches)
         self.min_matches = max(1, min_matches)
+        self.min_duration_s = max(0.0, min_duration_s)
         self.interval = interval
         self.thresholds = thresholds
         self.ids = ids
@@ -138,7 +140,8 @@ class IdentityRun:
         conf = _mean([min(1.0, 0.5 + 2.0 * (c.distance - c.threshold) / max(c.threshold, 1e-6)) for _, c in self.misses])
         details = {"checks": len(self.misses), "min_distance": round(min(distances), 4),
                    "max_distance": round(max(distances), 4), "threshold": check.threshold}
-        if self.event is None and len(self.misses) >= self.min_mismatches:
+        if (self.event is None and len(self.misses) >= self.min_mismatches
+                and t - self.misses[0][0] >= self.min_duration_s):
             self.event = Event(
                 id=self.ids.next("identity_mismatch"), kind="identity_mismatch", start=self.misses[0][0], end=None,
                 confidence=conf, source="identity", evidence={"details": details},
@@ -215,7 +218,8 @@ class RuleEngine:
         self.speech = rule("speech", "audio", s.speech, release=max(gap, 0.6))
         self.noise = rule("noise", "audio", s.noise)
         self.identity = IdentityRun(s.identity.min_mismatches, s.identity.check_interval_s, s.identity.model_dump(),
-                                    self.ids, mv, min_matches=s.identity.min_matches)
+                                    self.ids, mv, min_matches=s.identity.min_matches,
+                                    min_duration_s=s.identity.min_duration_s)
         self.neutral = NeutralPose(s.calibration.duration_s, s.calibration.min_frames, neutral_pose)
         self.camera_classifier = camera_classifier
         self.frame_series: deque[dict[str, Any]] = deque()

@@ -45,8 +45,9 @@ class IdentityRule(BaseModel):
     check_interval_s: float = 60.0  # identity is re-checked this often through the whole exam, and also ...
     recheck_s: float = 2.0  # ... this soon when the number of faces changed or after a mismatch (doubling while
     # mismatches go on), and to confirm a match that may end an open identity_mismatch
-    min_mismatches: int = 2  # consecutive mismatching checks before an event is raised
+    min_mismatches: int = 2  # consecutive mismatching checks before an event is raised ...
     min_matches: int = 2  # consecutive matching checks that end an open identity_mismatch
+    min_duration_s: float = 3.0  # ... and the mismatching checks must span this long (as face_missing's 3 s)
     min_face_px: int = 60  # a face smaller than this is not used for identity
 
 
