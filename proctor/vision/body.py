@@ -227,7 +227,6 @@ class MotionResult:
     motion: float
     region: str
     shares: dict[str, float]  # moved share per area
-    frame_share: float = 0.0  # moved share of the whole picture
 
 
 class FrameDiffMotion:
@@ -272,10 +271,9 @@ class FrameDiffMotion:
         diff -= np.int16(np.median(diff))
         moved = np.abs(diff) > PIXEL_DIFF
 
-        frame_share = float(moved.mean())
         if box is None:  # nobody seen lately: the whole picture
-            return MotionResult(frame_share, "out_of_frame" if frame_share >= NONE_BELOW else "none", {"frame": frame_share},
-                                frame_share)
+            share = float(moved.mean())
+            return MotionResult(share, "out_of_frame" if share >= NONE_BELOW else "none", {"frame": share})
 
         masks = {k: np.zeros((sh, sw), dtype=bool) for k in ("torso", "left", "right")}
         for b in (box, prev_box):
@@ -289,7 +287,7 @@ class FrameDiffMotion:
         areas = {k: int(m.sum()) for k, m in masks.items()}
         total_area = sum(areas.values())
         if total_area == 0:  # the whole body area is outside the picture
-            return MotionResult(0.0, "none", {}, frame_share)
+            return MotionResult(0.0, "none", {})
         counts = {k: int(np.count_nonzero(moved & m)) for k, m in masks.items()}
         motion = sum(counts.values()) / total_area
         shares = {k: counts[k] / areas[k] if areas[k] else 0.0 for k in masks}
@@ -299,7 +297,7 @@ class FrameDiffMotion:
             region = "out_of_frame"
         else:
             region = max(shares, key=lambda k: shares[k])
-        return MotionResult(float(motion), region, shares, frame_share)
+        return MotionResult(float(motion), region, shares)
 
 
 # ============================================================================================================
@@ -417,9 +415,9 @@ class BodyAnalyzer:
     the pose model runs too (~16 ms CPU per 640x480 frame on one core, VIDEO mode; ~0.35 s to start; the frames
     between reuse its last figure): ``settings.body_movement.pose_every_n_frames`` frames after its last run if
     the body area moved since (differencing >= :data:`POSE_GATE`), ``pose_still_every_n_frames`` after it in any
-    case (:meth:`_pose_due`); its
-    figure is used whenever it sees the shoulders or has usually seen them, the differencing figure otherwise
-    (``shoulders_visible`` and ``hands_visible`` come from the pose model in both cases).
+    case (:meth:`_pose_due`); its figure is used whenever it sees the shoulders or has usually seen them, the
+    differencing figure otherwise (``shoulders_visible`` and ``hands_visible`` come from the pose model in both
+    cases).
     """
 
     def __init__(self, settings: EngineSettings | None = None, use_pose: bool = True) -> None:
@@ -509,7 +507,7 @@ class BodyAnalyzer:
 
     def _pose_due(self) -> bool:
         """The pose model runs ``pose_every_n_frames`` after its last run if the body area moved since (frame
-        differencing at or above :data:`NONE_BELOW`: still shoulders and hands cannot have a new pose; the head is
+        differencing at or above :data:`POSE_GATE`: still shoulders and hands cannot have a new pose; the head is
         the face stage's), and ``pose_still_every_n_frames`` after it in any case."""
         if self._since_pose >= self._pose_still_every:
             return True
