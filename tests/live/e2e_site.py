@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -26,21 +25,14 @@ DEMO_PROCTOR = ("proctor@demo.college", "demo-proctor-pass")
 VIDEO_MAX_KBPS = 250
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 # ---- scenario side ---------------------------------------------------------------------------------------
 async def serve_and_run(out_dir: Path, run_page: Callable[[str], Awaitable[dict]],
                         prepare_app: Callable[[object], None] | None = None) -> None:
     """Serve the whole app from ``out_dir`` on a free loopback port, await ``run_page(base_url)`` and write what
     it returned, with ``ok`` and any error, to ``out_dir/result.json``. ``prepare_app(app)`` may add test routes."""
-    import uvicorn
-
     from server.app import create_app
     from server.settings import ServerSettings
+    from tests.live.serving import Served
 
     settings = ServerSettings(data_dir=out_dir, webhooks_enabled=False, log_json=True, log_level="WARNING",
                               live_ice_loopback=True, live_room_scan_s=3.0, live_segment_s=4.0,
@@ -49,18 +41,11 @@ async def serve_and_run(out_dir: Path, run_page: Callable[[str], Awaitable[dict]
     app = create_app(settings)
     if prepare_app is not None:
         prepare_app(app)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, loop="asyncio", lifespan="on",
-                                           log_level="warning"))
-    serve = asyncio.create_task(server.serve())
-    while not server.started:
-        if serve.done():
-            serve.result()
-        await asyncio.sleep(0.05)
+    server = await Served(app).start()
     t0 = time.monotonic()
     result: dict = {"db": settings.resolved_database_url(), "data_dir": str(out_dir)}
     try:
-        result.update(await run_page(f"http://127.0.0.1:{port}"))
+        result.update(await run_page(server.base))
         result["ok"] = True
     except Exception as exc:  # noqa: BLE001 - reported to the test with what was seen so far
         import traceback
@@ -71,8 +56,7 @@ async def serve_and_run(out_dir: Path, run_page: Callable[[str], Awaitable[dict]
         result["error"] = traceback.format_exc()
     finally:
         result["run_s"] = time.monotonic() - t0
-        server.should_exit = True
-        await serve
+        await server.stop()
         (out_dir / "result.json").write_text(json.dumps(result, indent=1, default=str))
 
 

@@ -71,22 +71,15 @@ async def scan(base: str, world, video: Path) -> dict:
 
 
 async def main(out_dir: Path, full: Path, partial: Path) -> None:
-    import uvicorn
-
     from tests.live.rtc_client import LiveClient
-    from tests.live.scenario_rtc import free_port
+    from tests.live.serving import Served
     from tests.live.world import live_app, make_world
 
     world = make_world(out_dir, live_ice_loopback=True, live_media_timeout_s=3.0, live_grace_s=60.0,
                        live_segment_s=5.0, live_workers=1, live_rescan_min_interval_s=300.0)
     app = live_app(world)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, loop="asyncio", lifespan="on",
-                                           log_level="warning"))
-    serve = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.05)
-    base = f"http://127.0.0.1:{port}"
+    server = await Served(app).start()
+    base = server.base
     sid = world.sessions["alice"]
     result: dict = {"session_id": sid}
     try:
@@ -118,8 +111,7 @@ async def main(out_dir: Path, full: Path, partial: Path) -> None:
         await client.wait_for(lambda m: m.get("type") == "exam_state" and m.get("state") == "finished", timeout=40)
         await client.drop()
     finally:
-        server.should_exit = True
-        await serve
+        await server.stop()
         (out_dir / "result.json").write_text(json.dumps(result, indent=1, default=str))
 
 

@@ -11,7 +11,6 @@ import dataclasses
 import json
 import os
 import signal
-import socket
 import sys
 import time
 from pathlib import Path
@@ -20,12 +19,6 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from tests.live.netns import enter_loopback_netns  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def bad_inputs(base: str, world, clip) -> dict[str, int]:
@@ -89,21 +82,16 @@ async def enrolment_cases(base: str, world, data: Path) -> dict:
 
 async def main(out_dir: Path, video: Path, audio: Path) -> None:
     import httpx
-    import uvicorn
 
     from tests.live.rtc_client import LiveClient, encode_clip
+    from tests.live.serving import Served
     from tests.live.world import live_app, make_world
 
     world = make_world(out_dir, live_ice_loopback=True, live_media_timeout_s=1.5, live_grace_s=30.0,
                        live_segment_s=3.0, live_workers=1, live_max_sessions=1)
     app = live_app(world)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, loop="asyncio", lifespan="on",
-                                           log_level="warning"))
-    serve = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.05)
-    base = f"http://127.0.0.1:{port}"
+    server = await Served(app).start()
+    base = server.base
     sid = world.sessions["alice"]
     result: dict = {"session_id": sid, "db": str(world.settings.resolved_database_url()),
                     "recordings": str(world.settings.recordings_dir)}
@@ -166,17 +154,10 @@ async def main(out_dir: Path, video: Path, audio: Path) -> None:
         result["stats_after_crash"] = await client.stats()
 
         # this node goes away; another node (same database and storage) takes the session over
-        server.should_exit = True
-        await serve
+        await server.stop()
         world_b = dataclasses.replace(world, settings=world.settings.model_copy(update={"live_node_id": "node-b"}))
-        app_b = live_app(world_b)
-        port_b = free_port()
-        server = uvicorn.Server(uvicorn.Config(app_b, host="127.0.0.1", port=port_b, loop="asyncio", lifespan="on",
-                                               log_level="warning"))
-        serve = asyncio.create_task(server.serve())
-        while not server.started:
-            await asyncio.sleep(0.05)
-        base = f"http://127.0.0.1:{port_b}"
+        server = await Served(live_app(world_b)).start()
+        base = server.base
         client.base_url = base
         await client.drop()
         client.messages.clear()
@@ -212,25 +193,18 @@ async def main(out_dir: Path, video: Path, audio: Path) -> None:
         await late.drop()
 
         # bob drops and never comes back: when the grace period (2 s on this node) ends, the session ends
-        server.should_exit = True
-        await serve
+        await server.stop()
         world_c = dataclasses.replace(world, settings=world.settings.model_copy(
             update={"live_node_id": "node-c", "live_grace_s": 2.0}))
-        server = uvicorn.Server(uvicorn.Config(live_app(world_c), host="127.0.0.1", port=free_port(),
-                                               loop="asyncio", lifespan="on", log_level="warning"))
-        serve = asyncio.create_task(server.serve())
-        while not server.started:
-            await asyncio.sleep(0.05)
-        base_c = f"http://127.0.0.1:{server.config.port}"
-        bob = LiveClient(base_c, world.tokens["bob"], world.sessions["bob"], clip)
+        server = await Served(live_app(world_c)).start()
+        bob = LiveClient(server.base, world.tokens["bob"], world.sessions["bob"], clip)
         await bob.connect()
         await asyncio.sleep(3.0)
         await bob.drop()
         await asyncio.sleep(6.0)  # media timeout 1.5 s + grace 2 s, and the analysis closing
         result["bob_session"] = world.sessions["bob"]
     finally:
-        server.should_exit = True
-        await serve
+        await server.stop()
         (out_dir / "result.json").write_text(json.dumps(result, indent=1, default=str))
 
 
