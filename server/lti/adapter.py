@@ -149,7 +149,6 @@ class DbLaunchStorage(LaunchDataStorage[Any]):
         value = row.value
         res = self.db.execute(delete(LtiLaunchData).where(LtiLaunchData.key == row.key,
                                                           LtiLaunchData.expires_at > utcnow()))
-        self.db.expire(row)
         return value if res.rowcount == 1 else None
 
     def remove(self, key: str) -> None:

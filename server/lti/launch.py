@@ -94,8 +94,9 @@ def _course_code(context_id: str, label: str | None) -> str:
 
 
 def context(db: Session, reg: LtiRegistration, deployment_id: str, body: dict[str, Any],
-            course_hint: int | None = None) -> LtiContext | None:
-    """The LMS course of the launch, mapped to our course (the hint's, or a new course of the college)."""
+            course_hint: int | None = None, create: bool = True) -> LtiContext | None:
+    """The LMS course of the launch, mapped to our course (the hint's, or a new course of the college; with
+    ``create=False`` an LMS course seen for the first time stays unmapped: None)."""
     ctx = body.get(C.CONTEXT) or {}
     cid = ctx.get("id")
     if not cid:
@@ -104,6 +105,8 @@ def context(db: Session, reg: LtiRegistration, deployment_id: str, body: dict[st
                                               LtiContext.deployment_id == deployment_id,
                                               LtiContext.context_id == str(cid))).scalar_one_or_none()
     nrps = (body.get(C.NRPS) or {}).get("context_memberships_url")
+    if row is None and not create and course_hint is None:
+        return None
     if row is None:
         course_id = course_hint
         if course_id is None:

@@ -24,7 +24,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from pydantic import BaseModel
 from pylti1p3.deep_link_resource import DeepLinkResource
-from pylti1p3.exception import LtiException
+from pylti1p3.exception import LtiException, OIDCException
 from pylti1p3.lineitem import LineItem
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -111,9 +111,19 @@ def _sign_in(resp: Response, db: Session, user: User, settings: ServerSettings, 
 
 # --- keys ----------------------------------------------------------------------------------------------------
 @router.get("/jwks", response_model=JwksOut, summary="The tool's public keys (JWKS), with the next and the retired one")
-def tool_jwks(db: DB, settings: Settings) -> dict[str, Any]:
-    signing_key(db, KeyPolicy.from_settings(settings))  # makes the first key on first use, rotates when due
-    return jwks(db)
+def tool_jwks(request: Request, settings: Settings) -> dict[str, Any]:
+    """Read without the write lock: a platform fetches this while one of our requests holding SQLite's write
+    lock waits for that platform (a launch calling NRPS, whose token endpoint checks our signature here)."""
+    from server.db.engine import transaction
+
+    factory = request.app.state.session_factory
+    with transaction(factory) as db:
+        keys = jwks(db)
+    if not keys["keys"]:  # first use: make the first key
+        with transaction(factory, write_lock=True) as db:
+            signing_key(db, KeyPolicy.from_settings(settings))
+            keys = jwks(db)
+    return keys
 
 
 @router.get("/autopost.js", response_class=PlainTextResponse, include_in_schema=False)
@@ -133,7 +143,7 @@ def _login(request: Request, db: Session, settings: ServerSettings, params: dict
     login.pass_params_to_launch({"issued_at": utcnow().isoformat()})  # the state is then also kept server-side
     try:
         return login.redirect(_urls(settings)["launch"])
-    except (LtiException, AssertionError) as exc:
+    except (LtiException, OIDCException, AssertionError) as exc:
         raise ApiError(400, "lti_login_refused", f"the LTI login could not start: {exc or type(exc).__name__}")
 
 
@@ -170,7 +180,7 @@ def validated_launch(request: Request, db: Session, settings: ServerSettings, id
     ml.set_launch_data_lifetime(settings.lti_launch_ttl_s)
     try:
         ml.validate()
-    except (LtiException, AssertionError) as exc:
+    except (LtiException, OIDCException, AssertionError) as exc:
         log.info("lti launch refused", extra={"reason": str(exc)})
         raise L.LaunchRefused(f"the LTI launch was refused: {exc or type(exc).__name__}", 401)
     return ml, storage
@@ -234,7 +244,7 @@ def _deep_linking_page(request: Request, db: Session, settings: ServerSettings, 
                        storage: DbLaunchStorage) -> Response:
     if not person.staff:
         raise L.LaunchRefused("only the course's teachers add exams to it")
-    ctx = L.context(db, reg, deployment, body)
+    ctx = L.context(db, reg, deployment, body, create=False)  # an unknown LMS course is mapped on the choice
     course_ids: list[int] = []
     if ctx is not None:
         L.enrol(db, ctx.course_id, person.user, True)
@@ -243,7 +253,7 @@ def _deep_linking_page(request: Request, db: Session, settings: ServerSettings, 
     course_ids += [ct.course_id for ct in db.execute(select(CourseTeacher).where(
         CourseTeacher.teacher_id == person.user.id)).scalars() if ct.course_id not in course_ids]
     storage.set_value(f"dl-{launch_id}", {"user_id": person.user.id, "registration_id": reg.id,
-                                          "course_id": ctx.course_id if ctx else None})
+                                          "deployment_id": deployment})
     exams = db.execute(select(Exam).where(Exam.course_id.in_(course_ids), Exam.proctored.is_(True))
                        .order_by(Exam.opens_at.desc())).scalars().all() if course_ids else []
     action = f"/lti/deep-linking/{escape(launch_id)}"
@@ -256,7 +266,7 @@ def _deep_linking_page(request: Request, db: Session, settings: ServerSettings, 
               "<label>Opens (UTC) <input name='opens_at' type='datetime-local'></label> "
               "<label>Closes (UTC) <input name='closes_at' type='datetime-local'></label> "
               "<label>Time limit (min) <input name='time_limit_min' type='number' min='1' value='60'></label>"
-              "</fieldset>") if ctx is not None else ""
+              "</fieldset>")
     return _page("Add a proctored exam to the course",
                  f"<form method='post' action='{action}'><ul>{options or '<li>No proctored exam yet.</li>'}</ul>"
                  f"{create}<button type='submit'>Add to the course</button></form>")
@@ -306,25 +316,34 @@ def deep_linking_choice(launch_id: str, request: Request, db: DB, settings: Sett
     if ticket is None:
         raise ApiError(410, "lti_launch_expired", "this selection expired or was used: open it again from the LMS")
     reg = db.get(LtiRegistration, ticket["registration_id"])
+    ml = ToolMessageLaunch.from_cache(
+        launch_id, ToolRequest({}, _secure(settings)), DbToolConf(db, signing_key(db, KeyPolicy.from_settings(settings))),
+        session_service=ToolSessionService(storage), cookie_service=ToolCookies({}, _secure(settings)))
+    body = ml.body()
+    teacher = db.get(User, ticket["user_id"])
     if exam_id is not None:
         exam = L.college_exam(db, reg, exam_id)
-        teaches = db.get(CourseTeacher, (exam.course_id, ticket["user_id"])) is not None
-        if not teaches and db.get(User, ticket["user_id"]).role != "college_admin":
+        teaches = db.get(CourseTeacher, (exam.course_id, teacher.id)) is not None
+        if not teaches and teacher.role != "college_admin":
             raise ApiError(403, "forbidden", "you do not teach the course of this exam")
-    elif title and ticket.get("course_id"):
+        ctx = L.context(db, reg, ticket["deployment_id"], body, course_hint=exam.course_id)
+    elif title:
+        ctx = L.context(db, reg, ticket["deployment_id"], body)  # the LMS course, or a new course for it
+        if ctx is None:
+            raise ApiError(422, "validation_error", "the LMS sent no course to create the exam in")
+        L.enrol(db, ctx.course_id, teacher, True)
         now = utcnow()
         opens, closes = _parse_dt(opens_at, now), _parse_dt(closes_at, now + timedelta(days=7))
         attempt_ops.check_exam_rules(type, True, opens, closes)
-        exam = Exam(course_id=ticket["course_id"], title=title[:255], type=ExamType(type).value, opens_at=opens,
+        exam = Exam(course_id=ctx.course_id, title=title[:255], type=ExamType(type).value, opens_at=opens,
                     closes_at=closes, time_limit_min=max(1, time_limit_min), attempts_allowed=1, proctored=True,
                     questions=[])
         db.add(exam)
         db.flush()
     else:
         raise ApiError(422, "validation_error", "choose an exam, or give a title for a new one")
-    ml = ToolMessageLaunch.from_cache(
-        launch_id, ToolRequest({}, _secure(settings)), DbToolConf(db, signing_key(db, KeyPolicy.from_settings(settings))),
-        session_service=ToolSessionService(storage), cookie_service=ToolCookies({}, _secure(settings)))
+    if ctx is not None:
+        _try_roster(db, settings, ctx)
     max_score = sum(q.points for q in exam.questions) or 100.0
     resource = (DeepLinkResource().set_url(_urls(settings)["launch"]).set_title(exam.title)
                 .set_custom_params({"exam_id": str(exam.id)})
@@ -332,7 +351,7 @@ def deep_linking_choice(launch_id: str, request: Request, db: DB, settings: Sett
                               .set_resource_id(f"exam-{exam.id}").set_tag("proctored-exam")))
     deep_link = ml.get_deep_link()
     jwt_val = deep_link.get_response_jwt([resource])
-    return_url = ml.get_launch_data()[C.DL_SETTINGS]["deep_link_return_url"]
+    return_url = body[C.DL_SETTINGS]["deep_link_return_url"]
     return HTMLResponse(auto_post_form(return_url, {"JWT": jwt_val}, "Adding the exam to the course"))
 
 

@@ -128,52 +128,68 @@ def queue_acs(db: Session, attempt_id: int, action: str, *, severity: float | No
 
 
 # --- the hook on attempt decisions ------------------------------------------------------------------------
+# before_flush notes which attempts were decided (or got their last hand-marked points) and which were ended by
+# a proctor; before_commit queues the calls from their final state in the same transaction (a decision's
+# reason, grade and state are all set by then). A rollback forgets the notes.
+_KEY = "lti_pending"
+
+
+def _pending(db: Session) -> dict[str, Any]:
+    return db.info.setdefault(_KEY, {"scores": set(), "terminate": {}})
+
+
 def _on_flush(db: Session, _ctx: Any, _instances: Any) -> None:
     transitions = [o for o in db.new if isinstance(o, AttemptTransition)]
-    attempts: dict[int, Attempt] = {}
-    for o in db.dirty:
-        if isinstance(o, Attempt):
-            hist = inspect(o).attrs.score.history
-            if o.state == "verified" and hist.has_changes() and not any(
-                    t.attempt_id == o.id for t in transitions):
-                attempts[o.id] = o  # hand-marked points arrived after the verification
+    dirty = [o for o in db.dirty if isinstance(o, Attempt)]
+    if not transitions and not dirty:
+        return
+    p = _pending(db)
+    for o in dirty:
+        if o.state == "verified" and inspect(o).attrs.score.history.has_changes():
+            p["scores"].add(o.id)  # hand-marked points arrived after the verification
     for t in transitions:
         if t.to_state in ("verified", "rejected", "second_review_required"):
-            a = db.get(Attempt, t.attempt_id)
-            if a is not None:
-                attempts[a.id] = a
-        terminate = (t.to_state == "rejected" or (
-            t.from_state == "started" and t.to_state in ("submitted", "error") and t.actor_id is not None
-            and t.actor_id != _student_of(db, t.attempt_id)))
-        if terminate:
-            _terminate(db, t)
-    if not attempts:
+            p["scores"].add(t.attempt_id)
+        by_other = t.actor_id is not None and t.actor != "system"
+        if t.to_state == "rejected" or (t.from_state == "started" and t.to_state in ("submitted", "error")
+                                        and by_other):
+            p["terminate"][t.attempt_id] = (t.to_state, t.reason, t.actor_id)
+
+
+def _on_commit(db: Session) -> None:
+    p = db.info.pop(_KEY, None)
+    if not p:
         return
     with db.no_autoflush:
-        for a in attempts.values():
-            queue_score(db, a)
+        for attempt_id in sorted(p["scores"]):
+            a = db.get(Attempt, attempt_id)
+            if a is not None:
+                queue_score(db, a)
+        for attempt_id, (to_state, reason, actor_id) in p["terminate"].items():
+            _terminate(db, attempt_id, to_state, reason, actor_id)
+    db.flush()
 
 
-def _student_of(db: Session, attempt_id: int) -> int | None:
+def _on_rollback(db: Session, *_args: Any) -> None:
+    db.info.pop(_KEY, None)
+
+
+def _terminate(db: Session, attempt_id: int, to_state: str, reason: str | None, actor_id: int) -> None:
+    link = db.execute(select(LtiAttemptLink).where(LtiAttemptLink.attempt_id == attempt_id)).scalar_one_or_none()
+    if link is None or not link.proctoring or link.assessment_started_at is None:
+        return
     a = db.get(Attempt, attempt_id)
-    return a.student_id if a is not None else None
-
-
-def _terminate(db: Session, t: AttemptTransition) -> None:
-    with db.no_autoflush:
-        link = db.execute(select(LtiAttemptLink).where(LtiAttemptLink.attempt_id == t.attempt_id)
-                          ).scalar_one_or_none()
-        if link is None or not link.proctoring or link.assessment_started_at is None:
-            return
-        if link.assessment_ended_at is not None and t.to_state != "rejected":
-            return
-        queue_acs(db, t.attempt_id, "terminate", code="proctor_decision",
-                  message=f"{t.to_state} by the proctor: {t.reason or 'no reason given'}")
+    if to_state != "rejected" and (link.assessment_ended_at is not None or actor_id == a.student_id):
+        return  # the student handed in, or the LMS already ended it
+    queue_acs(db, attempt_id, "terminate", code="proctor_decision",
+              message=f"{to_state} by the proctor: {reason or 'no reason given'}")
 
 
 def install_hooks() -> None:
-    if not event.contains(Session, "before_flush", _on_flush):
-        event.listen(Session, "before_flush", _on_flush)
+    for name, fn in (("before_flush", _on_flush), ("before_commit", _on_commit),
+                     ("after_rollback", _on_rollback)):
+        if not event.contains(Session, name, fn):
+            event.listen(Session, name, fn)
 
 
 # --- flags from engine events -----------------------------------------------------------------------------

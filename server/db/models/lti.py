@@ -179,5 +179,5 @@ class LtiServiceCall(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
-    response: Mapped[Any] = mapped_column(JSON)
+    response: Mapped[Any] = mapped_column(JSON, nullable=True)
     log: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)

@@ -217,7 +217,7 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('delivered_at', sa.DateTime(), nullable=True),
     sa.Column('last_error', sa.Text(), nullable=True),
-    sa.Column('response', sa.JSON(), nullable=False),
+    sa.Column('response', sa.JSON(), nullable=True),
     sa.Column('log', sa.JSON(), nullable=False),
     sa.CheckConstraint("kind IN ('ags_score', 'acs_flag', 'acs_terminate')", name=op.f('ck_lti_service_calls_kind_valid')),
     sa.CheckConstraint("status IN ('pending', 'delivered', 'failed')", name=op.f('ck_lti_service_calls_status_valid')),
