@@ -62,8 +62,8 @@ def person(db: Session, reg: LtiRegistration, sub: str, *, name: str | None, ema
     user = None
     if email:
         user = db.execute(select(User).where(func.lower(User.email) == email.strip().lower())).scalar_one_or_none()
-        if user is not None and user.college_id != reg.college_id:
-            user = None  # an e-mail of another college's person: never linked across colleges
+        if user is not None and not _may_link(db, reg, user, staff):
+            user = None
     if user is None:
         taken = bool(email) and db.execute(select(User.id).where(func.lower(User.email) == email.strip().lower())
                                            ).first() is not None
@@ -77,6 +77,18 @@ def person(db: Session, reg: LtiRegistration, sub: str, *, name: str | None, ema
     db.add(LtiUserLink(registration_id=reg.id, sub=sub, user_id=user.id))
     db.flush()
     return user
+
+
+def _may_link(db: Session, reg: LtiRegistration, user: User, staff: bool) -> bool:
+    """Whether an LMS user may be linked to an existing account by e-mail: same college, the role the LMS gives
+    (a learner to a student, an instructor to a teacher; never to a proctor's or an admin's account), and not
+    already linked to another user of this LMS (an e-mail changed in the LMS must not take over an account)."""
+    if user.college_id != reg.college_id:
+        return False
+    if user.role != (Role.teacher if staff else Role.student):
+        return False
+    return db.execute(select(LtiUserLink.id).where(LtiUserLink.registration_id == reg.id,
+                                                   LtiUserLink.user_id == user.id)).first() is None
 
 
 def who(db: Session, reg: LtiRegistration, body: dict[str, Any]) -> Who:
