@@ -129,3 +129,25 @@ def test_roster_sync_through_the_api(setup: Setup) -> None:
         assert u.role == "student" and u.full_name == STUDENT.name
         assert db.execute(select(Enrolment).where(Enrolment.student_id == u.id,
                                                   Enrolment.course_id == s.world.course_id)).first()
+
+
+def test_an_lms_email_never_takes_over_an_account(factory: Any, world: Any) -> None:
+    from server.db.models import LtiRegistration
+    from server.lti.launch import person
+
+    with transaction(factory) as db:
+        reg = LtiRegistration(college_id=world.college_id, name="m", issuer="https://i", client_id="c",
+                              auth_login_url="https://i/a", auth_token_url="https://i/t", key_set_url="https://i/k")
+        db.add(reg)
+        db.flush()
+        alice = person(db, reg, "s-alice", name="Alice", email="alice@test.kz", staff=False)
+        assert alice.id == world.users["alice"]  # a learner with a student's e-mail of the college: linked
+        assert person(db, reg, "s-alice", name=None, email=None, staff=False).id == alice.id  # then by sub
+        again = person(db, reg, "s-other", name="Mallory", email="alice@test.kz", staff=False)
+        assert again.id != alice.id and again.email.endswith("@lti.invalid")  # already linked: a new person
+        proctor = person(db, reg, "s-p", name="P", email="proctor@test.kz", staff=True)
+        assert proctor.id != world.users["proctor"] and proctor.role == "teacher"  # never a proctor's account
+        foreign = person(db, reg, "s-f", name="F", email="other_student@test.kz", staff=False)
+        assert foreign.id != world.users["other_student"] and foreign.college_id == world.college_id
+        teacher = person(db, reg, "s-t", name="T", email="teacher@test.kz", staff=False)
+        assert teacher.id != world.users["teacher"] and teacher.role == "student"  # a learner never a teacher
