@@ -123,3 +123,27 @@ def jwks(db: Session) -> dict[str, list[dict[str, Any]]]:
                       .order_by(LtiToolKey.id)).scalars()
     return {"keys": [dict(r.public_jwk) for r in rows
                      if not (r.state == "retired" and r.expires_at is not None and r.expires_at <= now)]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m server.lti.keys [--force]``: bring the tool's keys up to date now (``--force``: switch to a
+    new key at once, e.g. after a suspected leak; the old one stays published for ``lti_key_retired_days``)."""
+    import sys
+
+    from server.db.engine import make_engine, make_sessionmaker, transaction
+    from server.settings import ServerSettings
+
+    args = sys.argv[1:] if argv is None else argv
+    settings = ServerSettings()
+    engine = make_engine(settings.resolved_database_url())
+    try:
+        with transaction(make_sessionmaker(engine), write_lock=True) as db:
+            changes = rotate_if_due(db, KeyPolicy.from_settings(settings), force="--force" in args)
+    finally:
+        engine.dispose()
+    print("\n".join(changes) or "the keys are up to date")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
