@@ -104,8 +104,9 @@ class LtiDeliverer:
         try:
             if job.kind == "ags_score":
                 return self._send_score(job, connector)
+            body = {k: v for k, v in job.payload.items() if not k.startswith("_")}
             resp = connector.make_service_request([C.SCOPE_ACS], job.url, is_post=True,
-                                                  data=json.dumps(job.payload), content_type=C.ACS_MEDIA_TYPE,
+                                                  data=json.dumps(body), content_type=C.ACS_MEDIA_TYPE,
                                                   accept=C.ACS_RESULT_MEDIA_TYPE)
             return True, 200, None, resp["body"]
         except LtiServiceException as exc:

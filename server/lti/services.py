@@ -111,7 +111,7 @@ def acs_payload(link: LtiAttemptLink, rl: LtiResourceLink, issuer: str, action: 
 
 
 def queue_acs(db: Session, attempt_id: int, action: str, *, severity: float | None = None, code: str | None = None,
-              message: str | None = None, now: datetime | None = None) -> bool:
+              message: str | None = None, now: datetime | None = None, event_id: str | None = None) -> bool:
     from server.db.models import LtiRegistration
 
     link = db.execute(select(LtiAttemptLink).where(LtiAttemptLink.attempt_id == attempt_id)).scalar_one_or_none()
@@ -123,6 +123,8 @@ def queue_acs(db: Session, attempt_id: int, action: str, *, severity: float | No
     reg = db.get(LtiRegistration, rl.registration_id)
     payload = acs_payload(link, rl, reg.issuer, action, now or utcnow(), severity=severity, code=code,
                           message=message)
+    if event_id:
+        payload["_event_id"] = event_id  # ours, not sent: the same event is not flagged twice
     _queue(db, reg.id, attempt_id, f"acs_{action}", link.acs_url, payload)
     return True
 
@@ -213,14 +215,19 @@ def scan_flags(db: Session, min_severity: float, now: datetime | None = None) ->
             SessionEvent.session_id == sess.id, SessionEvent.seq > link.flagged_seq).order_by(SessionEvent.seq)).all()
         if not rows:
             continue
-        seen_closed = set()
+        sent: dict[str, float] = {}  # event id -> the highest severity already flagged
+        for c in db.execute(select(LtiServiceCall.payload).where(LtiServiceCall.attempt_id == link.attempt_id,
+                                                                 LtiServiceCall.kind == "acs_flag")).scalars():
+            eid = c.get("_event_id")
+            if eid:
+                sent[eid] = max(sent.get(eid, 0.0), float(c.get("incident_severity") or 0.0))
         for e in fold_events(r.record for r in rows):
             sev = SEVERITY_VALUE.get(str(e.get("severity")), 0.0)
-            if sev < min_severity or e["id"] in seen_closed:
-                continue
-            seen_closed.add(e["id"])
+            if sev < min_severity or sent.get(e["id"], -1.0) >= sev:
+                continue  # not severe enough, or already flagged at this severity (an update of the same event)
+            sent[e["id"]] = sev
             if queue_acs(db, link.attempt_id, "flag", severity=sev, code=str(e.get("kind")),
-                         message=str(e.get("message") or e.get("kind")), now=now):
+                         message=str(e.get("message") or e.get("kind")), now=now, event_id=e["id"]):
                 queued += 1
         link.flagged_seq = rows[-1].seq
     db.flush()
