@@ -167,6 +167,7 @@ class Lms:
         self.links: dict[str, dict[str, Any]] = {}  # resource link id -> {"custom", "lineitem"}
         self.session_data: dict[tuple[str, int], str] = {}
         self.token_requests = 0
+        self.lineitems_from_deep_links = True  # Moodle makes the column from the link's lineItem; some LMSs do not
         self.app = self._build()
         self.server = ThreadServer(self.app, self.port)
 
@@ -286,7 +287,7 @@ class Lms:
             for item in items:
                 rl_id = f"rl-{len(lms.links) + 1}"
                 lineitem_url = None
-                if item.get("lineItem"):
+                if item.get("lineItem") and lms.lineitems_from_deep_links:
                     li_id = f"li-{len(lms.lineitems) + 1}"
                     lineitem_url = f"{lms.base}/ags/lineitems/{li_id}"
                     lms.lineitems[li_id] = {"id": lineitem_url, "resourceLinkId": rl_id, **item["lineItem"]}

@@ -157,6 +157,25 @@ def test_grade_passback_retries_like_webhooks(setup: Setup) -> None:
     assert s.lms.scores[-1]["scoreGiven"] == 0.0 and s.lms.scores[-1]["gradingProgress"] == "FullyGraded"
 
 
+def test_a_link_without_a_column_gets_one_made_by_the_tool(setup: Setup) -> None:
+    s, w = setup, setup.world
+    register(s)
+    s.lms.lineitems_from_deep_links = False
+    rl_id = _deep_link(s, w.exam_id)
+    assert s.lms.lineitems == {}
+    b, r = _student_launch(s, rl_id)
+    b.close()
+    with transaction(s.factory) as db:
+        attempt_id = db.execute(select(Attempt.id).where(Attempt.exam_id == w.exam_id)).scalar_one()
+    q1, q2, q3 = w.question_ids
+    _take_exam(s, attempt_id, {q1: 1, q2: [0], q3: "def"})
+    _review(s, "proctor", attempt_id, "verify")
+    s.deliver()
+    (li,) = s.lms.lineitems.values()  # found by resourceId, else created by the tool (lineitem scope)
+    assert li["resourceId"] == f"exam-{w.exam_id}" and li["resourceLinkId"] == rl_id and li["label"] == "Attestation"
+    assert s.lms.scores[-1]["scoreGiven"] == 2.0 and s.lms.scores[-1]["gradingProgress"] == "FullyGraded"
+
+
 def _proctoring_start(s: Setup, b: Browser, rl_id: str, number: int) -> str:
     r = b.launch(s.lms, Scenario("start_proctoring", STUDENT, resource_link_id=rl_id, attempt_number=number))
     assert r.status_code == 200, r.text
