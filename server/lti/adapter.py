@@ -270,6 +270,14 @@ class ToolMessageLaunch(MessageLaunch[ToolRequest, DbToolConf, ToolSessionServic
     def _get_request_param(self, key: str) -> str:
         return self._request.get_param(key)
 
+    def get_client_id(self) -> str:
+        """The audience that is this tool: ``azp`` when the token names several audiences (OIDC), else ``aud``."""
+        body = self._get_jwt_body()
+        aud, azp = body.get("aud"), body.get("azp")
+        if isinstance(aud, list):
+            return azp if azp in aud else (aud[0] if aud else "")
+        return aud  # type: ignore[return-value]
+
     def validate_state(self) -> "ToolMessageLaunch":
         state = self._get_request_param("state")
         if not state:

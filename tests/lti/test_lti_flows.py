@@ -310,6 +310,14 @@ def test_forged_replayed_expired_and_foreign_launches_are_refused(setup: Setup) 
         url, fields = b.login(s.lms, Scenario("deep_link", TEACHER, extra={"aud": "another-tool", "azp": "x"}))
         assert b.post(url, fields).status_code == 401
 
+        # several audiences: accepted only when azp names this tool
+        url, fields = b.login(s.lms, Scenario("deep_link", TEACHER, extra={"aud": ["lms-analytics", "proctor-tool-1"],
+                                                                            "azp": "proctor-tool-1"}))
+        assert b.post(url, fields).status_code == 200
+        url, fields = b.login(s.lms, Scenario("deep_link", TEACHER, extra={"aud": ["proctor-tool-1", "lms-analytics"],
+                                                                            "azp": "lms-analytics"}))
+        assert b.post(url, fields).status_code == 401
+
         # a state this tool never issued
         url, fields = b.login(s.lms, Scenario("deep_link", TEACHER))
         assert b.post(url, fields | {"state": "state-" + str(uuid.uuid4())}).status_code == 401
