@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from server.db.base import utcnow
 from server.db.engine import is_sqlite, transaction
-from server.db.models import Exam, LtiRegistration, LtiResourceLink, LtiServiceCall, Attempt, LtiAttemptLink
+from server.db.models import Exam, LtiAttemptLink, LtiRegistration, LtiResourceLink, LtiServiceCall
 from server.lti import claims as C
 from server.lti.adapter import NoCacheServiceConnector, TimeoutSession, lti_registration
 from server.lti.keys import KeyPolicy, rotate_if_due, signing_key

@@ -16,7 +16,7 @@ tool, where browsers withhold our cookies).
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from html import escape
 from typing import Any
 
@@ -34,7 +34,7 @@ from server.api.errors import ApiError
 from server.api.services import attempts as attempt_ops
 from server.db.base import utcnow
 from server.db.models import (
-    Attempt, Course, CourseTeacher, Exam, LtiAttemptLink, LtiContext, LtiRegistration, LtiResourceLink, User,
+    Attempt, CourseTeacher, Exam, LtiAttemptLink, LtiContext, LtiRegistration, LtiResourceLink, User,
 )
 from server.domain.enums import AttemptState, ExamType
 from server.lti import claims as C
@@ -285,20 +285,14 @@ def _try_roster(db: Session, settings: ServerSettings, ctx: LtiContext) -> None:
         log.warning("lti roster sync failed", extra={"context_id": ctx.id, "error": str(exc)[:300]})
 
 
-class DeepLinkIn(BaseModel):
-    exam_id: int | None = None
-    title: str | None = None
-
-
 def _parse_dt(value: str | None, default: datetime) -> datetime:
+    """A datetime-local field of the page (UTC when it names no zone)."""
     if not value:
         return default
     try:
         dt = datetime.fromisoformat(value)
     except ValueError:
         raise ApiError(422, "validation_error", f"not a date and time: {value!r}")
-    from datetime import timezone
-
     return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
 
 

@@ -29,7 +29,7 @@ import uvicorn
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from lti1p3platform import constants as platform_constants
 from lti1p3platform.framework.fastapi.oidc_login import FastAPIOIDCLogin
 from lti1p3platform.ltiplatform import LTI1P3PlatformConfAbstract

@@ -43,6 +43,39 @@ def _deep_link(s: Setup, exam_id: int) -> str:
         b.close()
 
 
+def test_deep_linking_creates_an_exam_and_refuses_another_teachers_exam(setup: Setup) -> None:
+    s, w = setup, setup.world
+    register(s)
+    b = Browser()
+    try:
+        r = b.launch(s.lms, Scenario("deep_link", TEACHER))
+        action = re.search(r"action='([^']+)'", r.text).group(1)
+        r = b.post(s.tool.base + action, {"title": "Final attestation (LMS)", "type": "final_attestation",
+                                          "opens_at": "2026-12-10T09:00", "closes_at": "2026-12-10T12:00",
+                                          "time_limit_min": "90"})
+        assert r.status_code == 200, r.text
+        url, fields = form_fields(r.text)
+        assert b.post(url, fields).status_code == 200
+        assert b.post(s.tool.base + action, {"exam_id": str(w.exam_id)}).status_code == 410  # used once
+        # a teacher of another course cannot put this college's exam into their LMS course
+        stranger = LmsUser("lms-teacher-8", "Teacher Two", "teacher2@test.kz", [INSTRUCTOR])
+        r = b.launch(s.lms, Scenario("deep_link", stranger))
+        action = re.search(r"action='([^']+)'", r.text).group(1)
+        assert f'value="{w.exam_id}"' not in r.text
+        assert b.post(s.tool.base + action, {"exam_id": str(w.exam_id)}).status_code == 403
+    finally:
+        b.close()
+    item = s.lms.content_items[-1]
+    with transaction(s.factory) as db:
+        from server.db.models import Exam
+
+        exam = db.get(Exam, int(item["custom"]["exam_id"]))
+        assert exam.title == "Final attestation (LMS)" and exam.proctored and exam.time_limit_min == 90
+        assert exam.opens_at.hour == 9 and exam.course_id != w.course_id  # a course made for the LMS course
+        ctx = db.execute(select(LtiContext)).scalar_one()
+        assert ctx.course_id == exam.course_id
+
+
 def _student_launch(s: Setup, rl_id: str, who: LmsUser = STUDENT) -> tuple[Browser, Any]:
     b = Browser()
     r = b.launch(s.lms, Scenario("resource", who, resource_link_id=rl_id))
