@@ -147,7 +147,9 @@ def _on_flush(db: Session, _ctx: Any, _instances: Any) -> None:
         return
     p = _pending(db)
     for o in dirty:
-        if o.state == "verified" and inspect(o).attrs.score.history.has_changes():
+        attrs = inspect(o).attrs
+        if o.state == "verified" and (attrs.score.history.has_changes()
+                                      or attrs.needs_manual_grading.history.has_changes()):
             p["scores"].add(o.id)  # hand-marked points arrived after the verification
     for t in transitions:
         if t.to_state in ("verified", "rejected", "second_review_required"):

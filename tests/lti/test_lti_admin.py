@@ -151,3 +151,52 @@ def test_an_lms_email_never_takes_over_an_account(factory: Any, world: Any) -> N
         assert foreign.id != world.users["other_student"] and foreign.college_id == world.college_id
         teacher = person(db, reg, "s-t", name="T", email="teacher@test.kz", staff=False)
         assert teacher.id != world.users["teacher"] and teacher.role == "student"  # a learner never a teacher
+
+
+def test_a_hand_marked_grade_follows_the_verification(db_url: str, tmp_path: Any, world: Any, factory: Any) -> None:
+    """Verified with a hand-marked answer still open: PendingManual, no score; the score goes when it is marked."""
+    from server.api.services import attempts as attempt_ops
+    from server.db.models import (
+        Attempt, Exam, LtiAttemptLink, LtiDeployment, LtiRegistration, LtiResourceLink, LtiServiceCall, Question,
+    )
+
+    with transaction(factory) as db:
+        exam = db.get(Exam, world.exam_id)
+        essay = Question(exam_id=exam.id, position=3, kind="short_text", prompt="explain", correct=[], points=2)
+        db.add(essay)
+        reg = LtiRegistration(college_id=world.college_id, name="m", issuer="https://i", client_id="c",
+                              auth_login_url="https://i/a", auth_token_url="https://i/t", key_set_url="https://i/k",
+                              deployments=[LtiDeployment(deployment_id="1")])
+        db.add(reg)
+        db.flush()
+        rl = LtiResourceLink(registration_id=reg.id, deployment_id="1", resource_link_id="rl-1", exam_id=exam.id,
+                             ags_lineitem_url="https://i/li/1",
+                             ags_scopes=["https://purl.imsglobal.org/spec/lti-ags/scope/score"])
+        db.add(rl)
+        db.flush()
+        db.expire(exam)
+        a, _ = attempt_ops.start(db, exam, world.users["alice"])
+        db.add(LtiAttemptLink(attempt_id=a.id, resource_link_id=rl.id, sub="lms-alice", acs_actions=[]))
+        attempt_ops.mark_identity_verified(db, a)
+        attempt_ops.mark_room_scanned(db, a)
+        attempt_ops.transition(db, a, attempt_ops.S.started, actor=f"user:{a.student_id}", actor_id=a.student_id)
+        attempt_ops.save_answer(db, a, world.question_ids[0], 1)
+        attempt_ops.save_answer(db, a, essay.id, "because")
+        attempt_ops.submit(db, a, a.student_id)
+        attempt_id, essay_id = a.id, essay.id
+    with _client(db_url, tmp_path) as c:
+        r = c.post(f"/api/proctor/attempts/{attempt_id}/review", headers=world.h("proctor"),
+                   json={"decision": "verify"})
+        assert r.status_code == 201, r.text
+        with transaction(factory) as db:
+            (call,) = db.execute(select(LtiServiceCall)).scalars().all()
+            assert call.payload["gradingProgress"] == "PendingManual" and "scoreGiven" not in call.payload
+        r = c.put(f"/api/teacher/attempts/{attempt_id}/answers/{essay_id}/points", headers=world.h("teacher"),
+                  json={"points": 0})
+        assert r.status_code == 200, r.text
+    with transaction(factory) as db:
+        calls = db.execute(select(LtiServiceCall).order_by(LtiServiceCall.id)).scalars().all()
+        assert len(calls) == 2
+        last = calls[-1].payload
+        assert last["gradingProgress"] == "FullyGraded" and last["scoreGiven"] == 1.0 and last["scoreMaximum"] == 6.0
+        assert db.get(Attempt, attempt_id).state == "verified"
