@@ -133,6 +133,9 @@ def autopost_js() -> PlainTextResponse:
 
 # --- OIDC login initiation -----------------------------------------------------------------------------------
 def _login(request: Request, db: Session, settings: ServerSettings, params: dict[str, Any]) -> Response:
+    target = params.get("target_link_uri") or ""
+    if target and not (target + "/").startswith(settings.resolved_public_url() + "/"):
+        raise ApiError(400, "lti_login_refused", "target_link_uri is not this tool")
     secure = _secure(settings)
     key = signing_key(db, KeyPolicy.from_settings(settings))
     storage = DbLaunchStorage(db, settings.lti_state_ttl_s)

@@ -8,6 +8,7 @@ import re
 import uuid
 from typing import Any
 
+import httpx
 import jwt
 import pytest
 from sqlalchemy import select
@@ -350,6 +351,11 @@ def test_forged_replayed_expired_and_foreign_launches_are_refused(setup: Setup) 
         url, fields = b.login(s.lms, Scenario("deep_link", TEACHER, extra={"aud": ["proctor-tool-1", "lms-analytics"],
                                                                             "azp": "lms-analytics"}))
         assert b.post(url, fields).status_code == 401
+
+        # a login for another tool's target
+        login = httpx.URL(s.lms.login_url(Scenario("deep_link", TEACHER)))
+        r = b.http.get(login.copy_set_param("target_link_uri", "https://evil.example/lti"))
+        assert r.status_code == 400 and r.json()["error"]["code"] == "lti_login_refused"
 
         # a state this tool never issued
         url, fields = b.login(s.lms, Scenario("deep_link", TEACHER))
