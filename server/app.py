@@ -180,6 +180,12 @@ def create_app(settings: ServerSettings | None = None, *,
     from server.review.routes import install_review
 
     install_review(app)
+    # --- LMS (LTI 1.3) and personal data (Law 94-V), issue 15 ----------------------------------------------
+    from server.lti import install_lti
+    from server.privacy import install_privacy
+
+    install_lti(app)
+    install_privacy(app)
     return app
 
 

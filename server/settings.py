@@ -72,6 +72,27 @@ class ServerSettings(BaseSettings):
     live_ice_loopback: bool = False  # offer 127.0.0.1 as an ICE candidate (tests, single-machine benchmarks)
     live_node_id: str | None = None  # default: <hostname>:<port>
 
+    # --- LTI 1.3 and personal data (issue 15; keep these fields in this section) ------------------------
+    lti_deliverer_enabled: bool = True  # run the background sender of grades and proctoring controls (and key rotation)
+    lti_key_max_age_days: float = 90.0  # the signing key is replaced after this long
+    lti_key_prepublish_days: float = 7.0  # the next key is in the JWKS this long before it signs
+    lti_key_retired_days: float = 7.0  # a replaced key stays in the JWKS this long (tokens it signed stay checkable)
+    lti_state_ttl_s: int = 600  # an OIDC login must come back to /lti/launch within this time
+    lti_launch_ttl_s: int = 7200  # a Deep Linking selection must be made within this time of its launch
+    lti_http_timeout_s: float = 10.0  # calls to a platform (JWKS, token, AGS, ACS, NRPS)
+    lti_poll_interval_s: float = 5.0  # the deliverer looks for due service calls and new incident events this often
+    lti_flag_min_severity: float = 0.5  # engine events at least this severe (0..1) are sent as ACS flags
+    lti_allow_private_platforms: bool = False  # True lets platform URLs be loopback/private or plain http (dev, tests)
+    privacy_notice_version: str = "2026-01"  # the consent text version the student pages show
+    privacy_default_recordings_days: int = 365  # a college without its own policy keeps recordings this long
+    privacy_default_evidence_days: int = 365
+    privacy_default_face_templates_days: int = 365
+    privacy_job_interval_s: float = 3600.0  # the retention job runs this often on every node (0: never)
+    # Law 94-V art. 12 (localisation): personal data of people in Kazakhstan must be stored in databases on
+    # the territory of Kazakhstan. database_url and the blob store MUST point at servers located there; this
+    # value is shown in /api/v1/privacy/notice so a college can state where its data is.
+    privacy_data_location: str = "Republic of Kazakhstan"
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url

@@ -14,6 +14,11 @@ from server.db.models.proctoring import (
 from server.db.models.footprint import Activity
 from server.db.models.survey import Survey, SurveyAnswer, SurveyParticipation, SurveyQuestion, SurveyResponse
 from server.db.models.webhook import WebhookDelivery, WebhookDeliveryAttempt, WebhookEndpoint
+from server.db.models.lti import (  # noqa: F401  (LTI 1.3, issue 15)
+    LtiAttemptLink, LtiContext, LtiDeployment, LtiLaunchData, LtiRegistration, LtiResourceLink, LtiServiceCall,
+    LtiToolKey, LtiUserLink,
+)
+from server.db.models.privacy import ConsentRecord, DeletionRecord, RetentionPolicy  # noqa: F401  (issue 15)
 from server.db import guards as _guards  # noqa: F401  (registers the append-only check)
 
 __all__ = [
