@@ -134,6 +134,7 @@ def create_app(settings: ServerSettings | None = None, *,
         finally:
             if deliverer is not None:
                 deliverer.stop()
+            app.state.stores.close()  # blob spool (s3): try to drain, the rest waits on disk for the next start
             engine.dispose()
 
     app = FastAPI(
