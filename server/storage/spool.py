@@ -82,6 +82,7 @@ class SpooledBlobStore:
             raise SpoolBusy(f"the blob spool {self.dir} is used by another process; give each process its own "
                             "(PROCTOR_SERVER_BLOB_SPOOL_DIR)") from exc
         self._mu = threading.Lock()
+        self._write_mu = threading.Lock()
         self._changed = threading.Condition(self._mu)
         self._stripes = [threading.Lock() for _ in range(_STRIPES)]
         self._queue: collections.deque[SpoolEntry] = collections.deque()
@@ -125,16 +126,16 @@ class SpooledBlobStore:
 
     def _spool(self, op: str, key: str, data: bytes) -> SpoolEntry:
         digest = hashlib.sha256(data).hexdigest() if op == "put" else None
-        with self._mu:
-            self._seq += 1
-            seq = self._seq
-        path = self.dir / f"{seq:016d}.blob"
         head = json.dumps({"op": op, "key": key, "sha256": digest, "bytes": len(data)}).encode() + b"\n"
-        write_durably(path, [head, data])  # raises StorageFull with nothing left behind
-        entry = SpoolEntry(seq, op, key, digest, len(data), path)
-        with self._changed:
-            self._add(entry)
-            self._changed.notify_all()
+        with self._write_mu:  # one spool write at a time: the queue's order is the order of the files' numbers
+            seq = self._seq + 1
+            path = self.dir / f"{seq:016d}.blob"
+            write_durably(path, [head, data])  # raises StorageFull with nothing left behind
+            entry = SpoolEntry(seq, op, key, digest, len(data), path)
+            with self._changed:
+                self._seq = seq
+                self._add(entry)
+                self._changed.notify_all()
         log.info("blob spooled", extra={"key": key, "op": op, "bytes": len(data), "seq": seq})
         return entry
 
