@@ -24,6 +24,11 @@ from server.cluster.procs import Proc, StartFailed, free_ports, wait_for
 from server.cluster.seaweed import SeaweedServer, start_seaweed
 
 
+def _others_can_enter(path: Path) -> bool:
+    """PostgreSQL runs as ``postgres`` when we are root: it must be able to walk down to its directory."""
+    return all(os.stat(p).st_mode & 0o001 for p in [path, *path.parents])
+
+
 @dataclass
 class Node:
     name: str
@@ -100,7 +105,7 @@ class Cluster:
 
     def start(self, timeout: float = 180.0) -> "Cluster":
         try:
-            self.pg = start_server(durable=True, parent=self.root)
+            self.pg = start_server(durable=True, parent=self.root if _others_can_enter(self.root) else None)
             self.database_url = self.pg.create_database("proctor")
             self.s3 = start_seaweed(parent=self.root)
             ports = free_ports(self.nodes_count + 2)
