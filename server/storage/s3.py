@@ -105,7 +105,7 @@ class S3BlobStore:
                 raise StoreUnavailable(f"object store unreachable ({what} {key}): {exc}") from exc
             raise
         except ClientError as exc:
-            if _code(exc) in _MISSING or _status(exc) == 404:
+            if what in ("get", "head", "head_bucket") and (_code(exc) in _MISSING or _status(exc) == 404):
                 raise FileNotFoundError(f"no blob {key!r}") from exc
             if _code(exc) in _TRANSIENT or _status(exc) >= 500:
                 raise StoreUnavailable(f"object store failed ({what} {key}): {exc}") from exc

@@ -1,8 +1,8 @@
 """Never lose a blob while the object store is away: :class:`SpooledBlobStore` wraps the remote store
 (:class:`~server.storage.s3.S3BlobStore`) with a spool directory on local disk.
 
-* ``put`` uploads at once while the store answers. When it cannot be reached (:class:`StoreUnavailable`), the
-  blob is written durably to the spool instead (temporary file, fsync, rename, fsync of the directory) and
+* ``put`` uploads at once while the store answers. When it cannot be reached (:class:`StoreUnavailable`), or
+  refuses the upload (wrong credentials, no such bucket: logged as an error), the blob is written durably to the spool instead (temporary file, fsync, rename, fsync of the directory) and
   ``put`` returns: the caller may then record it as stored (the bytes are on disk, their sha256 in the entry).
 * A background uploader thread sends the spooled entries in the order they were spooled, retrying with
   exponential backoff (``retry_base_s * 2**(n-1)``, capped at ``retry_max_s``); each entry's sha256 is checked
@@ -163,6 +163,11 @@ class SpooledBlobStore:
                     return
                 except StoreUnavailable as exc:
                     log.warning("object store unavailable, spooling: %s", exc, extra={"key": key})
+                    with self._mu:
+                        self._remote_down = True
+                except Exception as exc:  # noqa: BLE001 - refused (credentials, bucket, ...): keep the bytes anyway
+                    log.error("object store refused a blob, keeping it in the spool until it accepts: %s", exc,
+                              extra={"key": key})
                     with self._mu:
                         self._remote_down = True
             self._spool("put", key, data)

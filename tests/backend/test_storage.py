@@ -462,3 +462,22 @@ def test_a_full_spool_while_the_store_is_away_is_a_clear_error(factory, world, t
         assert stores.recordings.blobs.pending() == full_at  # type: ignore[attr-defined]
     finally:
         stores.close(drain_s=0)
+
+
+def test_a_store_that_refuses_uploads_keeps_them_in_the_spool(s3_server, tmp_path) -> None:
+    """Wrong credentials (a misconfigured node): nothing is lost, the blobs wait and are readable from the spool;
+    with the right credentials the spool drains."""
+    settings = s3_settings(s3_server, tmp_path / "node", s3_secret_access_key="wrong")
+    store = build_blob_store(settings)
+    assert isinstance(store, SpooledBlobStore)
+    try:
+        store.put("s/evidence/a.jpg", b"kept")
+        assert store.pending() == 1 and store.get("s/evidence/a.jpg") == b"kept"
+    finally:
+        store.close()
+    good = build_blob_store(s3_settings(s3_server, tmp_path / "node", s3_prefix=settings.s3_prefix))
+    try:
+        assert good.drain(30)  # type: ignore[attr-defined]
+        assert good.remote.get("s/evidence/a.jpg") == b"kept"  # type: ignore[attr-defined]
+    finally:
+        good.close()  # type: ignore[attr-defined]
