@@ -77,6 +77,23 @@ def test_both_nodes_are_healthy_behind_the_proxy(cluster, http) -> None:
     assert served == {"node-1", "node-2"}  # round robin spreads plain requests
 
 
+def test_one_session_s_signalling_and_commands_reach_one_node(http) -> None:
+    """The offer, its resumption and the proctor's commands of a session are hashed on its id to one node;
+    different sessions spread over the nodes."""
+    token = login(http, "student@demo.college", "demo-student-pass", "node-1")
+    auth = {"Authorization": f"Bearer {token}"}
+    chosen = {}
+    for k in range(12):
+        sid = hashlib.sha256(f"session-{k}".encode()).hexdigest()[:32]
+        served = {http.get(f"/api/live/sessions/{sid}/stats", headers=auth).headers["x-proctor-node"],
+                  http.post(f"/api/live/sessions/{sid}/offer", headers=auth, json={}).headers["x-proctor-node"],
+                  http.get(f"/api/review/sessions/{sid}", headers=auth).headers["x-proctor-node"],
+                  http.get(f"/api/live/sessions/{sid}/stats", headers=auth).headers["x-proctor-node"]}
+        assert len(served) == 1, (sid, served)
+        chosen[sid] = served.pop()
+    assert set(chosen.values()) == {"node-1", "node-2"}
+
+
 def test_a_sign_in_on_one_node_is_valid_on_the_other(http) -> None:
     token = login(http, "student@demo.college", "demo-student-pass", "node-1")
     r = http.get("/api/auth/me", headers=on("node-2", token))
