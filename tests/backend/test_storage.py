@@ -481,3 +481,27 @@ def test_a_store_that_refuses_uploads_keeps_them_in_the_spool(s3_server, tmp_pat
         assert good.remote.get("s/evidence/a.jpg") == b"kept"  # type: ignore[attr-defined]
     finally:
         good.close()  # type: ignore[attr-defined]
+
+
+def test_storage_errors_are_api_answers(settings) -> None:
+    """A route whose blob write meets a full disk answers 507 storage_full, one whose store is away 503
+    storage_unavailable with Retry-After, in the API's error format (no paths or endpoints in the answer)."""
+    from fastapi.testclient import TestClient
+
+    from server.app import create_app
+
+    app = create_app(settings)
+
+    @app.get("/test-storage/{what}")
+    def fail(what: str) -> None:
+        if what == "full":
+            raise StorageFull("no space left to write /secret/path/x.part")
+        raise StoreUnavailable("object store unreachable (put s/k): http://10.1.2.3:8333")
+
+    with TestClient(app) as client:
+        r = client.get("/test-storage/full")
+        assert r.status_code == 507 and r.json()["error"]["code"] == "storage_full"
+        assert "/secret" not in r.text
+        r = client.get("/test-storage/away")
+        assert r.status_code == 503 and r.json()["error"]["code"] == "storage_unavailable"
+        assert r.headers["retry-after"] == "5" and "10.1.2.3" not in r.text
