@@ -156,7 +156,9 @@ class SpooledBlobStore:
         check_key(key)
         with self._stripe(key):
             with self._mu:
-                queue_behind = self._remote_down or self._pending[key.split("/", 1)[0]] > 0
+                # "down" counts only while something waits (the uploader then probes the store); a spool write that
+                # failed (disk full) leaves nothing queued, and the next put tries the store again
+                queue_behind = (self._remote_down and bool(self._queue)) or self._pending[key.split("/", 1)[0]] > 0
             if not queue_behind:
                 try:
                     self.remote.put(key, data)
@@ -197,7 +199,9 @@ class SpooledBlobStore:
         check_key(key)
         with self._stripe(key):
             with self._mu:
-                queue_behind = self._remote_down or self._pending[key.split("/", 1)[0]] > 0
+                # "down" counts only while something waits (the uploader then probes the store); a spool write that
+                # failed (disk full) leaves nothing queued, and the next put tries the store again
+                queue_behind = (self._remote_down and bool(self._queue)) or self._pending[key.split("/", 1)[0]] > 0
             if not queue_behind:
                 try:
                     self.remote.delete(key)

@@ -505,3 +505,26 @@ def test_storage_errors_are_api_answers(settings) -> None:
         r = client.get("/test-storage/away")
         assert r.status_code == 503 and r.json()["error"]["code"] == "storage_unavailable"
         assert r.headers["retry-after"] == "5" and "10.1.2.3" not in r.text
+
+
+def test_after_a_failed_spool_write_the_store_is_tried_again(s3_server, tmp_path) -> None:
+    """The store refuses (wrong key) and the spool cannot take the blob (StorageFull): nothing is queued, so the
+    next put goes to the store again instead of waiting behind an empty spool."""
+    store = build_blob_store(s3_settings(s3_server, tmp_path / "node"))
+    assert isinstance(store, SpooledBlobStore)
+    real_spool = store._spool
+
+    def full(*_a: Any, **_k: Any) -> None:
+        raise StorageFull("no space left")
+
+    good_remote = store.remote
+    try:
+        store.remote = S3BlobStore.from_settings(s3_settings(s3_server, tmp_path, s3_secret_access_key="wrong"))
+        store._spool = full  # type: ignore[method-assign]
+        with pytest.raises(StorageFull):
+            store.put("s/evidence/a.jpg", b"a")
+        store.remote, store._spool = good_remote, real_spool  # type: ignore[method-assign]
+        store.put("s/evidence/b.jpg", b"b")
+        assert store.pending() == 0 and good_remote.get("s/evidence/b.jpg") == b"b"
+    finally:
+        store.close()
