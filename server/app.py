@@ -25,7 +25,7 @@ from server.api import errors
 from server.db import migrate
 from server.db.engine import make_engine, make_sessionmaker
 from server.settings import ServerSettings
-from server.storage import build_stores
+from server.storage import build_stores, http_errors as storage_http_errors
 from server.webhooks.deliverer import Deliverer, RetryPolicy
 
 log = logging.getLogger("server")
@@ -134,6 +134,7 @@ def create_app(settings: ServerSettings | None = None, *,
         finally:
             if deliverer is not None:
                 deliverer.stop()
+            app.state.stores.close()  # blob spool (s3): try to drain, the rest waits on disk for the next start
             engine.dispose()
 
     app = FastAPI(
@@ -155,6 +156,7 @@ def create_app(settings: ServerSettings | None = None, *,
     app.state.demo = None
     errors.install(app)
     errors.install_fallback(app)
+    storage_http_errors.install(app)  # StorageFull → 507, StoreUnavailable → 503 (server/storage/http_errors.py)
 
     @app.middleware("http")
     async def access_log(request: Request, call_next: Callable[[Request], Any]) -> Response:

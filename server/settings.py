@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from typing import Literal
 
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -50,6 +51,24 @@ class ServerSettings(BaseSettings):
     webhook_poll_interval_s: float = 2.0
     webhook_user_agent: str = "proctor-webhooks/0.1"
     webhook_allow_private_targets: bool = False  # True lets webhooks go to loopback/private or plain-http URLs (dev, tests)
+
+    # --- blob storage: recordings, evidence frames, enrolment photos (issue 14) ---------------------------
+    blob_backend: Literal["local", "s3"] = "local"  # local: files under data_dir/recordings; s3: a bucket (below)
+    s3_endpoint_url: str | None = None  # e.g. https://s3.example.kz (None: the AWS endpoint of s3_region)
+    s3_bucket: str = "proctor"
+    s3_region: str | None = None  # required for s3: the storage location (Kazakh colleges: a location in Kazakhstan)
+    s3_prefix: str = ""  # keys go under this prefix inside the bucket (several deployments in one bucket)
+    s3_access_key_id: SecretStr | None = None  # None: boto3's usual chain (AWS_ACCESS_KEY_ID env, ~/.aws, role)
+    s3_secret_access_key: SecretStr | None = None
+    s3_addressing_style: Literal["path", "virtual", "auto"] = "path"  # path suits SeaweedFS, MinIO, Ceph
+    s3_verify_tls: bool = True
+    s3_connect_timeout_s: float = 3.0
+    s3_read_timeout_s: float = 30.0
+    s3_multipart_threshold_mb: int = 8  # larger blobs go up in parts of s3_multipart_part_mb (S3's minimum is 5)
+    s3_multipart_part_mb: int = 8
+    blob_spool_dir: Path | None = None  # s3 only: blobs wait here while the store is unreachable (default data_dir/spool)
+    blob_spool_retry_base_s: float = 0.5  # upload retry delay after the n-th failure: base * 2**(n-1), capped
+    blob_spool_retry_max_s: float = 30.0
 
     # --- live exams (added by the live-exam work) ----------------------------------------------------
     # (keep live-exam fields in this section)
@@ -104,6 +123,10 @@ class ServerSettings(BaseSettings):
     @property
     def recordings_dir(self) -> Path:
         return self.data_dir / "recordings"
+
+    @property
+    def resolved_blob_spool_dir(self) -> Path:
+        return self.blob_spool_dir or self.data_dir / "spool"
 
     def ensure_data_dir(self) -> Path:
         self.data_dir.mkdir(parents=True, exist_ok=True)

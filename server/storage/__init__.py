@@ -6,7 +6,9 @@
   manifest with sha256 in the database).
 
 ``build_stores(settings, session_factory)`` picks the implementations from the settings, so PostgreSQL or
-S3-compatible blob storage are a matter of configuration.
+S3-compatible blob storage are a matter of configuration: ``blob_backend = "local"`` (files under
+``data_dir/recordings``) or ``"s3"`` (:class:`~server.storage.s3.S3BlobStore` behind a
+:class:`~server.storage.spool.SpooledBlobStore`, so blobs wait on local disk while the store is unreachable).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session, sessionmaker
 
 from server.settings import ServerSettings
-from server.storage.blobs import BlobStore, LocalBlobStore
+from server.storage.blobs import BlobStore, LocalBlobStore, StorageError, StorageFull, StoreUnavailable
 from server.storage.events import EventStore, SqlEventStore, UnknownSession
 from server.storage.recordings import RecordingStore, SqlRecordingStore
 from server.storage.sessions import SessionState, SessionStore, SqlSessionStore
@@ -28,9 +30,26 @@ class Stores:
     sessions: SessionStore
     recordings: RecordingStore
 
+    def close(self, drain_s: float = 5.0) -> None:
+        """Stop background blob uploads (a spool tries to drain for ``drain_s`` first; the rest stays on disk)."""
+        blobs = getattr(self.recordings, "blobs", None)
+        if hasattr(blobs, "close"):
+            blobs.close(drain_s=drain_s)
+
+
+def build_blob_store(settings: ServerSettings) -> BlobStore:
+    if settings.blob_backend == "s3":
+        from server.storage.s3 import S3BlobStore
+        from server.storage.spool import SpooledBlobStore
+
+        return SpooledBlobStore(S3BlobStore.from_settings(settings), settings.resolved_blob_spool_dir,
+                                retry_base_s=settings.blob_spool_retry_base_s,
+                                retry_max_s=settings.blob_spool_retry_max_s)
+    return LocalBlobStore(settings.recordings_dir)
+
 
 def build_stores(settings: ServerSettings, session_factory: sessionmaker[Session]) -> Stores:
-    blobs: BlobStore = LocalBlobStore(settings.recordings_dir)
+    blobs = build_blob_store(settings)
     return Stores(
         events=SqlEventStore(session_factory),
         sessions=SqlSessionStore(session_factory),
@@ -40,5 +59,6 @@ def build_stores(settings: ServerSettings, session_factory: sessionmaker[Session
 
 __all__ = [
     "BlobStore", "EventStore", "LocalBlobStore", "RecordingStore", "SessionState", "SessionStore",
-    "SqlEventStore", "SqlRecordingStore", "SqlSessionStore", "Stores", "UnknownSession", "build_stores",
+    "SqlEventStore", "SqlRecordingStore", "SqlSessionStore", "StorageError", "StorageFull", "StoreUnavailable",
+    "Stores", "UnknownSession", "build_blob_store", "build_stores",
 ]

@@ -105,7 +105,9 @@ class SqlRecordingStore:
                     return _info(existing)  # the same segment sent twice: nothing to do
                 raise SegmentConflict(f"segment {kind}#{index} of session {session_id} exists with other bytes")
         key = self.key_for(session_id, kind, index, digest, ext)
-        self.blobs.put(key, data)  # bytes first: a manifest row never points at nothing
+        # bytes first and durable (fsynced file, uploaded object or fsynced spool entry): a manifest row never
+        # points at nothing or at half a segment; StorageFull / StoreUnavailable leave no row behind
+        self.blobs.put(key, data)
         try:
             with transaction(self.session_factory) as db:
                 row = RecordingSegment(session_id=session_id, index=index, kind=kind, key=key, bytes=len(data),
