@@ -21,6 +21,7 @@ from fastapi import FastAPI, Request, Response
 
 from server.api import auth, college_exams, college_integrations, college_people, college_programmes
 from server.api import footprint, learning, proctor, student, surveys, teacher
+from server.api import plan_check, teacher_content  # issue 16: the staff pages' endpoints
 from server.api import errors
 from server.db import migrate
 from server.db.engine import make_engine, make_sessionmaker
@@ -34,6 +35,7 @@ API_ROUTERS = [
     auth.router, student.router, learning.router, surveys.router, proctor.router, teacher.router,
     college_people.router, college_programmes.router, college_exams.router, college_integrations.router,
     footprint.router, surveys.college_router,
+    plan_check.router, teacher_content.router,
 ]
 
 # --- structured logs -------------------------------------------------------------------------------------
@@ -180,6 +182,9 @@ def create_app(settings: ServerSettings | None = None, *,
     from server.review.routes import install_review
 
     install_review(app)
+    from server.staff.routes import install_staff  # issue 16: the staff pages
+
+    install_staff(app)
     return app
 
 
