@@ -200,7 +200,7 @@ def test_college_page_main_path(browser, server, receiver, artifacts_dir):
     page.wait_for_function("document.getElementById('fig-total')?.textContent === '500'")
     assert page.text_content("#fig-excluded").startswith("400")
     assert page.text_content("#fig-counted") == "100" and page.text_content("#fig-sync") == "20"
-    assert "10 more synchronous hours" in page.text_content("#why-not")
+    assert "10 of the asynchronous hours would have to become synchronous" in page.text_content("#why-not")
     assert page.is_disabled("#approve")
     assert page.locator("#plan-rows tr.excluded").count() == 2
     _check_screen(page, "college: programme breaking the 30 % rule", artifacts_dir, "college_programme_refused")

@@ -16,7 +16,7 @@ function s(tag, attrs = {}, text) {
 }
 
 export function footprintPlot(points, grades, { title, desc, labels, width = 720, height = 260 }) {
-  const m = { l: 44, r: 12, t: 12, b: 34 };
+  const m = { l: 44, r: 28, t: 12, b: 34 };
   const W = width - m.l - m.r, H = height - m.t - m.b;
   const times = points.map((p) => Date.parse(p.at)).concat(grades.map((g) => Date.parse(g.at)));
   const t0 = Math.min(...times), t1 = Math.max(...times);
@@ -31,7 +31,8 @@ export function footprintPlot(points, grades, { title, desc, labels, width = 720
   }
   const fmt = (t) => new Date(t).toLocaleDateString(document.documentElement.lang, { month: "short", day: "numeric" });
   const ticks = points.length <= 8 ? points : points.filter((_, i) => i % Math.ceil(points.length / 8) === 0);
-  for (const p of ticks) g.append(s("text", { x: x(Date.parse(p.at)), y: m.t + H + 18, "text-anchor": "middle" }, fmt(Date.parse(p.at))));
+  ticks.forEach((p, i) => g.append(s("text", { x: x(Date.parse(p.at)), y: m.t + H + 18,
+    "text-anchor": ticks.length > 1 && i === ticks.length - 1 ? "end" : i === 0 ? "start" : "middle" }, fmt(Date.parse(p.at)))));
   for (const ser of SERIES) {
     let d = "";
     let pen = false;
@@ -42,6 +43,10 @@ export function footprintPlot(points, grades, { title, desc, labels, width = 720
       pen = true;
     }
     if (d) g.append(s("path", { d, fill: "none", stroke: ser.color, "stroke-width": 2.5, "stroke-dasharray": ser.dash, "data-series": ser.key }));
+    for (const p of points) { // a mark at every point: a series with one point so far still shows
+      const v = p[ser.key];
+      if (v !== null && v !== undefined) g.append(s("rect", { x: x(Date.parse(p.at)) - 3, y: y(v) - 3, width: 6, height: 6, fill: ser.color }));
+    }
   }
   for (const gr of grades) {
     if (gr.percent === null || gr.percent === undefined) continue;
