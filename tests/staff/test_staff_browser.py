@@ -111,8 +111,21 @@ def _token(server, who) -> str:
     return httpx.post(server.url + "/api/auth/login", json={"email": who[0], "password": who[1]}).json()["token"]
 
 
+# The pages must work under a policy without inline script or style (the server's security headers will send one)
+CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'"
+CSP_WATCH = ("document.addEventListener('securitypolicyviolation', e => "
+             "(window.__csp = window.__csp || []).push(e.violatedDirective + ' ' + (e.blockedURI || e.sample)))")
+
+
+def _with_csp(route):
+    response = route.fetch()
+    route.fulfill(response=response, headers={**response.headers, "content-security-policy": CSP})
+
+
 def _sign_in(browser, server, who, path, refused=False):
     ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
+    ctx.route(lambda url: "/staff/" in url and "/assets/" not in url, _with_csp)
+    ctx.add_init_script(CSP_WATCH)
     page = ctx.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -197,7 +210,7 @@ def test_college_page_main_path(browser, server, receiver, artifacts_dir):
         row.locator("select").select_option(fmt)
         if flag:
             row.locator("input[type=checkbox]").nth(0 if flag == "industrial_training" else 1).check()
-    page.wait_for_function("document.getElementById('fig-total')?.textContent === '500'")
+    page.wait_for_function("() => document.getElementById('fig-total')?.textContent === '500'")
     assert page.text_content("#fig-excluded").startswith("400")
     assert page.text_content("#fig-counted") == "100" and page.text_content("#fig-sync") == "20"
     assert "10 of the asynchronous hours would have to become synchronous" in page.text_content("#why-not")
@@ -277,6 +290,12 @@ def test_college_page_main_path(browser, server, receiver, artifacts_dir):
     assert page.text_content("nav.tabs button[data-tab='people']") == "Люди"
     page.select_option("#lang", "en")
     assert not page.errors, page.errors
+    assert page.evaluate("window.__csp || []") == []
+    # the policy was in force: an inline script is refused
+    page.evaluate("() => { const s = document.createElement('script'); s.textContent = 'window.__inline = 1';"
+                  " document.body.append(s); }")
+    page.wait_for_function("() => (window.__csp || []).length > 0")
+    assert page.evaluate("window.__inline") is None
     ctx.close()
 
 
@@ -337,7 +356,7 @@ def test_teacher_page_main_path(browser, server, artifacts_dir):
     page.click("#q-save")
     page.wait_for_selector("#status[data-i18n='msg.saved'], #status.bad")
     assert page.get_attribute("#status", "data-i18n") == "msg.saved", page.text_content("#status")
-    page.wait_for_function("document.querySelector('#exam-rows tr[data-exam]:last-child td:nth-child(4)')?.textContent === '1'")
+    page.wait_for_function("() => document.querySelector('#exam-rows tr[data-exam]:last-child td:nth-child(4)')?.textContent === '1'")
     with transaction(server.state.session_factory) as db:
         exam = db.execute(select(Exam).where(Exam.title == "Loops quiz")).scalar_one()
         assert [(x.kind, x.options, x.correct) for x in exam.questions] == [("single_choice", ["2", "3", "4"], [1])]
@@ -372,6 +391,7 @@ def test_teacher_page_main_path(browser, server, artifacts_dir):
     assert "more exercises" in page.text_content("#survey-results")
     _check_screen(page, "teacher: survey results", artifacts_dir, "teacher_surveys")
     assert not page.errors, page.errors
+    assert page.evaluate("window.__csp || []") == []
     ctx.close()
 
 
