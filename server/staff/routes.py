@@ -21,7 +21,7 @@ from server.domain.enums import Role
 WEB = Path(__file__).resolve().parents[2] / "web_client" / "staff"
 # page -> (file, roles that may open it)
 PAGES: dict[str, tuple[str, tuple[Role, ...]]] = {
-    "/staff/": ("index.html", (Role.college_admin, Role.teacher)),
+    "/staff/": ("index.html", (Role.college_admin, Role.teacher, Role.proctor)),
     "/staff/college": ("college.html", (Role.college_admin,)),
     "/staff/teacher": ("teacher.html", (Role.teacher, Role.college_admin)),
 }

@@ -25,7 +25,7 @@ from a11y import assert_accessible, assert_reflows_at_200
 from server.db.base import utcnow
 from server.db.engine import transaction
 from server.db.models import (
-    Answer, Attempt, ClassMeeting, Course, Enrolment, Exam, Programme, TaskSubmission, User, WebhookDelivery,
+    Answer, Attempt, Course, Enrolment, Exam, Programme, TaskSubmission, User, WebhookDelivery,
 )
 from server.settings import ServerSettings
 
@@ -406,7 +406,9 @@ def test_staff_home_and_refusals(browser, server, artifacts_dir):
     assert page.is_hidden("#main")
     assert_accessible(page, "college page refusing a student")
     ctx.close()
-    for who, path, status in ((STUDENT, "/staff/college", 403), (STUDENT, "/staff/teacher", 403),
+    proctor = ("proctor@demo.college", "demo-proctor-pass")
+    for who, path, status in ((STUDENT, "/staff/", 403), (proctor, "/staff/", 200), (proctor, "/staff/teacher", 403),
+                              (STUDENT, "/staff/college", 403), (STUDENT, "/staff/teacher", 403),
                               (TEACHER, "/staff/college", 403), (TEACHER, "/staff/teacher", 200),
                               (ADMIN, "/staff/college", 200), (ADMIN, "/staff/teacher", 200)):
         r = httpx.get(server.url + path, headers={"Authorization": f"Bearer {_token(server, who)}"})
