@@ -154,8 +154,8 @@ def _check_screen(page, where, artifacts_dir, shot=None):
     assert_reflows_at_200(page, where)
 
 
-def _verified_attempt(server, exam_title: str) -> int:
-    """A submitted attempt of the demo student, graded; the proctor verifies it through the API."""
+def _submitted_attempt(server, exam_title: str) -> int:
+    """A submitted attempt of the demo student, auto-graded where it can be (its open answer waits for marking)."""
     with transaction(server.state.session_factory, write_lock=True) as db:
         student = db.execute(select(User).where(User.email == STUDENT[0])).scalar_one()
         exam = db.execute(select(Exam).where(Exam.title == exam_title)).scalar_one()
@@ -169,25 +169,33 @@ def _verified_attempt(server, exam_title: str) -> int:
         qs = exam.questions
         db.add_all([Answer(attempt_id=a.id, question_id=qs[0].id, response=[1]),
                     Answer(attempt_id=a.id, question_id=qs[1].id, response=[1, 2]),
-                    Answer(attempt_id=a.id, question_id=qs[2].id, response="def")])
+                    Answer(attempt_id=a.id, question_id=qs[2].id, response="def"),
+                    Answer(attempt_id=a.id, question_id=qs[3].id, response="a list built from a loop in one line")])
         db.flush()
         db.refresh(a)
         from server.api.services.attempts import regrade
 
         regrade(db, a)
-        attempt_id = a.id
-    proctor = _token(server, ("proctor@demo.college", "demo-proctor-pass"))
-    H = {"Authorization": f"Bearer {proctor}"}
+        return a.id
+
+
+def _proctor_verifies(server, attempt_id: int) -> None:
+    H = {"Authorization": f"Bearer {_token(server, ('proctor@demo.college', 'demo-proctor-pass'))}"}
+    r = httpx.post(server.url + f"/api/proctor/attempts/{attempt_id}/review", headers=H,
+                   json={"decision": "verify", "reason": "nothing seen"})
+    assert r.status_code == 201, r.text
+
+
+def _verified_attempt(server, exam_title: str) -> int:
+    """A submitted attempt whose open answer the teacher marked (through the API) and a proctor verified."""
+    attempt_id = _submitted_attempt(server, exam_title)
     teacher = {"Authorization": f"Bearer {_token(server, TEACHER)}"}
-    # the open short answer is marked by hand first, then the proctor verifies
     with transaction(server.state.session_factory) as db:
         open_q = [q.id for q in db.get(Attempt, attempt_id).exam.questions if q.kind == "short_text" and not q.correct]
     for qid in open_q:
         assert httpx.put(server.url + f"/api/teacher/attempts/{attempt_id}/answers/{qid}/points", headers=teacher,
                          json={"points": 2}).status_code == 200
-    r = httpx.post(server.url + f"/api/proctor/attempts/{attempt_id}/review", headers=H,
-                   json={"decision": "verify", "reason": "nothing seen"})
-    assert r.status_code == 201, r.text
+    _proctor_verifies(server, attempt_id)
     return attempt_id
 
 
@@ -363,8 +371,23 @@ def test_teacher_page_main_path(browser, server, artifacts_dir):
         assert exam.proctored is False and exam.type == "practice"
     _check_screen(page, "teacher: exams and questions", artifacts_dir, "teacher_exams")
 
-    attempt_id = _verified_attempt(server, "Programming in Python: intermediate attestation")
+    # results: the open answer is marked on the page, a proctor verifies, the grade shows
+    attempt_id = _submitted_attempt(server, "Programming in Python: intermediate attestation")
     _tab(page, "results")
+    page.select_option("#results-exam", label="Programming in Python: intermediate attestation")
+    page.wait_for_selector(f"#result-rows tr[data-attempt='{attempt_id}'][data-state='submitted']")
+    assert page.locator(f"#result-rows tr[data-attempt='{attempt_id}'] td").nth(3).text_content() == "pending"
+    mark = page.locator(f"#to-mark form[data-attempt='{attempt_id}']")
+    assert "a list built from a loop" in mark.text_content()
+    mark.locator("input").fill("1.5")
+    mark.locator("button").click()
+    page.wait_for_selector(f"#to-mark form[data-attempt='{attempt_id}']", state="detached")
+    with transaction(server.state.session_factory) as db:
+        a = db.get(Attempt, attempt_id)
+        assert a.needs_manual_grading is False and [x.manual_points for x in a.answers if x.manual_points is not None] == [1.5]
+    _proctor_verifies(server, attempt_id)
+    page.select_option("#results-exam", label="Practice quiz")
+    page.wait_for_selector("body[data-loaded='results']")
     page.select_option("#results-exam", label="Programming in Python: intermediate attestation")
     page.wait_for_selector(f"#result-rows tr[data-attempt='{attempt_id}'][data-state='verified']")
     grade = page.locator(f"#result-rows tr[data-attempt='{attempt_id}'] td").nth(3).text_content()

@@ -168,6 +168,27 @@ async function loadResults() {
     el("td", {}, a.student.full_name), el("td", {}, `#${a.number}`), el("td", {}, t(`state.${a.state}`)),
     el("td", {}, a.grade.status === "published" ? `${a.grade.score} / ${a.grade.max_score} (${fmtPct(a.grade.percent)})` : t(`grade.${a.grade.status}`, {}) ))) :
     [el("tr", {}, el("td", { colspan: 4, class: "muted" }, t("results.none")))]));
+  renderToMark(rows);
+}
+
+// Open answers the engine cannot grade: the teacher marks them here (the grade is published once every answer
+// is marked and a proctor verified the attempt).
+function renderToMark(rows) {
+  const handedIn = rows.filter((a) => !["created", "ready_to_start", "started"].includes(a.state) && a.points.needs_manual_grading);
+  const items = handedIn.flatMap((a) => a.answers.filter((x) => x.kind === "short_text" && x.auto_points === null && x.manual_points === null)
+    .map((x) => ({ a, x })));
+  const box = $("to-mark");
+  box.replaceChildren(el("h3", {}, t("results.to_mark", { n: items.length })),
+    ...(items.length ? items.map(({ a, x }) => {
+      const input = el("input", { type: "number", min: "0", max: String(x.max_points), step: "any",
+        "aria-label": t("results.points_for", { name: a.student.full_name, max: x.max_points }) });
+      return el("form", { class: "panel mark", dataset: { attempt: a.id, question: x.question_id }, onsubmit: async (e) => {
+        e.preventDefault();
+        try { await api(`/api/teacher/attempts/${a.id}/answers/${x.question_id}/points`, { method: "PUT", body: { points: Number(input.value) } });
+          announce("msg.saved"); await loadResults(); } catch (err) { fail(err); }
+      } }, el("p", {}, el("strong", {}, a.student.full_name), ` — ${x.prompt}`), el("blockquote", {}, x.response ?? "—"),
+        el("div", { class: "row" }, input, ` / ${x.max_points} `, el("button", { type: "submit", class: "small", i18n: "results.mark" })));
+    }) : [el("p", { class: "muted" }, t("results.nothing_to_mark"))]));
 }
 
 // ---- digital footprint -----------------------------------------------------------------------------------
