@@ -21,6 +21,7 @@ from fastapi import FastAPI, Request, Response
 
 from server.api import auth, college_exams, college_integrations, college_people, college_programmes
 from server.api import footprint, learning, proctor, student, surveys, teacher
+from server.api import plan_check, teacher_content  # issue 16: the staff pages' endpoints
 from server.api import errors
 from server.db import migrate
 from server.db.engine import make_engine, make_sessionmaker
@@ -34,6 +35,7 @@ API_ROUTERS = [
     auth.router, student.router, learning.router, surveys.router, proctor.router, teacher.router,
     college_people.router, college_programmes.router, college_exams.router, college_integrations.router,
     footprint.router, surveys.college_router,
+    plan_check.router, teacher_content.router,
 ]
 
 # --- structured logs -------------------------------------------------------------------------------------
@@ -182,12 +184,15 @@ def create_app(settings: ServerSettings | None = None, *,
     from server.review.routes import install_review
 
     install_review(app)
-    # --- LMS (LTI 1.3) and personal data (Law 94-V), issue 15 ----------------------------------------------
+    # the LMS side (LTI 1.3) and the students' personal data (Law 94-V)
     from server.lti import install_lti
     from server.privacy import install_privacy
 
     install_lti(app)
     install_privacy(app)
+    from server.staff.routes import install_staff  # the college staff's and teachers' pages
+
+    install_staff(app)
     return app
 
 

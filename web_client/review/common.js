@@ -50,13 +50,18 @@ export function initLang() {
   sel.addEventListener("change", () => { setLang(sel.value); document.dispatchEvent(new Event("langchange")); });
 }
 
+// "Sign out" is shown only to someone signed in (never on the sign-in form).
+function showSignout() { const b = $("signout"); if (b) b.hidden = false; }
+
 // Resolves with the signed-in proctor; shows the sign-in form (or the refusal) otherwise.
 export async function signedIn() {
   try {
-    return await api("/api/review/me");
+    const me = await api("/api/review/me");
+    showSignout();
+    return me;
   } catch (e) {
     $("main").hidden = true;
-    if (e.status === 403) { $("refused").hidden = false; return new Promise(() => {}); }
+    if (e.status === 403) { $("refused").hidden = false; showSignout(); return new Promise(() => {}); }
     $("signin").hidden = false;
     return new Promise((resolve) => {
       $("signin-form").addEventListener("submit", async (ev) => {
@@ -66,9 +71,10 @@ export async function signedIn() {
           await api("/api/auth/login", { method: "POST", body: { email: $("email").value, password: $("password").value } });
           const me = await api("/api/review/me");
           $("signin").hidden = true; $("main").hidden = false;
+          showSignout();
           resolve(me);
         } catch (err) {
-          if (err.status === 403) { $("signin").hidden = true; $("refused").hidden = false; return; }
+          if (err.status === 403) { $("signin").hidden = true; $("refused").hidden = false; showSignout(); return; }
           $("signin-error").textContent = t("signin.error");
         }
       });

@@ -69,7 +69,7 @@ function drawTimeline() {
       tabindex: 0, role: "button" });
     r.append(svg("title", {}, `${kindLabel(e.kind)} ${fmtTime(e.start)}–${e.end == null ? t("ev.open") : fmtTime(e.end)} · ${t(`sev.${e.severity}`)}`));
     r.addEventListener("click", () => seek(e.start));
-    r.addEventListener("keydown", (ev) => { if (ev.key === "Enter") seek(e.start); });
+    r.addEventListener("keydown", (ev) => { if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); seek(e.start); } });
     g.append(r);
   }
   const axis = kinds.length * row + 8;

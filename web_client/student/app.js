@@ -2,6 +2,7 @@
 import { LANGS, applyTexts, has, initialLang, setLang, t } from "./i18n.js";
 import { LiveConnection } from "./live.js";
 import { watchSignals } from "./signals.js";
+import { UplinkAdapter } from "./uplink.js";
 
 const $ = (id) => document.getElementById(id);
 const state = { token: null, exam: null, attempt: null, config: null, stream: null, live: null, audio: null,
@@ -134,7 +135,32 @@ function newLiveConnection() {
     state.examState = e.detail.state;
     if (e.detail.state === "finished") endedRemotely(e.detail);
   });
+  live.addEventListener("open", () => watchUplink(live));
   return live;
+}
+
+// The camera stream follows the uplink (uplink.js); the student hears when it is lowered and is told when the
+// connection is too poor for a fair exam (a polite status and, during the exam, a notice beside the questions).
+function watchUplink(live) {
+  state.uplink?.stop();
+  const sender = live.pc?.getSenders().find((s) => s.track && s.track.kind === "video");
+  if (!sender) return;
+  const up = new UplinkAdapter(live.pc, sender).start();
+  state.uplink = up;
+  const el = $("uplink");
+  up.addEventListener("change", (e) => {
+    if (up.state.tooPoor) return;
+    if (e.detail.level === 0) { el.hidden = true; return; }
+    say(el, "uplink.lowered", {}, "conn"); el.hidden = false;
+  });
+  up.addEventListener("poor", (e) => {
+    if (e.detail.tooPoor) {
+      say(el, "uplink.too_poor", {}, "conn bad"); el.hidden = false;
+      if (state.step === "exam") addWarning({ code: "uplink.too_poor", kind: "uplink" });
+    } else {
+      say(el, "uplink.recovered", {}, "conn"); setTimeout(() => { if (!up.state.tooPoor && up.state.level === 0) el.hidden = true; }, 4000);
+    }
+  });
 }
 
 // After the devices check: a new attempt goes through identity and room scan; one already started (the page was
@@ -266,7 +292,7 @@ function rescanRequest(msg) {
   $("rescan-start").disabled = false;
   $("rescan-finish").disabled = true;
   $("rescan").hidden = false;
-  $("rescan-h").focus();
+  addWarning({ code: "rescan.heading", kind: "room_scan_request" }); // announced; the focus stays where the student is
 }
 
 function rescanStart() {

@@ -4,6 +4,9 @@
 export const LANGS = { kk: "Қазақша", ru: "Русский", en: "English" };
 
 const en = {
+  "uplink.lowered": "Your connection is slow: the camera picture was made smaller so the proctoring keeps working.",
+  "uplink.too_poor": "Your connection is too poor for a fair proctored exam. Move closer to the Wi-Fi router or stop other downloads.",
+  "uplink.recovered": "Your connection is good enough again.",
   "app.title": "Proctored exam",
   "lang.label": "Language",
   "nav.label": "Steps",
@@ -115,6 +118,9 @@ const en = {
 };
 
 const ru = {
+  "uplink.lowered": "Соединение медленное: изображение с камеры уменьшено, чтобы прокторинг продолжал работать.",
+  "uplink.too_poor": "Соединение слишком плохое для честного экзамена с прокторингом. Подойдите ближе к роутеру Wi-Fi или остановите другие загрузки.",
+  "uplink.recovered": "Соединение снова достаточно хорошее.",
   "app.title": "Экзамен с прокторингом",
   "lang.label": "Язык",
   "nav.label": "Шаги",
@@ -226,6 +232,9 @@ const ru = {
 };
 
 const kk = {
+  "uplink.lowered": "Байланыс баяу: прокторинг жұмысын жалғастыруы үшін камера суреті кішірейтілді.",
+  "uplink.too_poor": "Байланыс прокторингпен әділ емтихан үшін тым нашар. Wi-Fi роутеріне жақындаңыз немесе басқа жүктеулерді тоқтатыңыз.",
+  "uplink.recovered": "Байланыс қайтадан жеткілікті.",
   "app.title": "Прокторингпен өтетін емтихан",
   "lang.label": "Тіл",
   "nav.label": "Қадамдар",

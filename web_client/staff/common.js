@@ -1,0 +1,134 @@
+// Shared by the staff pages: API calls (the sign-in cookie), the language menu, the sign-in gate with the role
+// the page needs, a polite live region for "saved" and error messages, and small DOM helpers.
+import { LANGS, applyTexts, initialLang, setLang, t } from "./i18n.js";
+
+export const $ = (id) => document.getElementById(id);
+
+export class ApiError extends Error {
+  constructor(status, code, message, details) { super(message); this.status = status; this.code = code; this.details = details; }
+}
+
+export async function api(path, { method = "GET", body } = {}) {
+  const headers = body !== undefined ? { "Content-Type": "application/json" } : {};
+  const r = await fetch(path, { method, headers, credentials: "same-origin",
+    body: body !== undefined ? JSON.stringify(body) : undefined });
+  if (!r.ok) {
+    let code = "error", message = r.statusText, details;
+    try { const e = (await r.json()).error; code = e.code; message = e.message; details = e.details; } catch { /* not JSON */ }
+    throw new ApiError(r.status, code, message, details);
+  }
+  return r.status === 204 ? null : r.json();
+}
+
+// el("button", {type: "button", onclick: f, i18n: "key"}, children...)
+export function el(tag, attrs = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === "dataset") Object.assign(e.dataset, v);
+    else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+    else if (k === "i18n") { e.dataset.i18n = v; e.textContent = t(v); }
+    else if (k === "value") e.value = v;
+    else if (k === "checked") e.checked = !!v;
+    else e.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children.flat()) if (c !== undefined && c !== null) e.append(c);
+  return e;
+}
+
+// A wide table inside a region that scrolls sideways on its own (keyboard-focusable), so the page never does.
+export function scroller(label, table) {
+  return el("div", { class: "scroll", role: "region", tabindex: "0", "aria-label": label }, table);
+}
+
+// A labelled form field: label + input/select, ids tied so screen readers read the label.
+let uid = 0;
+export function field(labelKey, control) {
+  if (!control.id) control.id = `f${++uid}`;
+  return el("div", { class: "field" }, el("label", { for: control.id, i18n: labelKey }), control);
+}
+
+export function fmtDate(iso) { return iso ? new Date(iso).toLocaleString(document.documentElement.lang) : "—"; }
+export function fmtPct(v) { return v === null || v === undefined ? "—" : `${Number(v).toFixed(1)} %`; }
+export function localInput(iso) { // an ISO time -> the value of an <input type="datetime-local">
+  const d = iso ? new Date(iso) : new Date();
+  const p = (n) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+}
+export function fromLocalInput(v) { return new Date(v).toISOString(); }
+
+// Status messages: written to one polite live region (announced, focus stays where it is).
+export function announce(key, vars = {}, kind = "ok") {
+  const s = $("status");
+  s.className = `status ${kind}`;
+  s.dataset.i18n = key;
+  s.dataset.i18nVars = JSON.stringify(vars);
+  s.textContent = t(key, vars);
+}
+export function fail(err) { announce("msg.error", { error: err.message || String(err) }, "bad"); }
+
+export function initLang() {
+  const sel = $("lang");
+  for (const [code, name] of Object.entries(LANGS)) sel.append(el("option", { value: code }, name));
+  sel.value = initialLang();
+  setLang(sel.value);
+  sel.addEventListener("change", () => { setLang(sel.value); document.dispatchEvent(new Event("langchange")); });
+}
+
+// Resolves with the signed-in person once their role is one of `roles`; shows the sign-in form otherwise, and the
+// refusal for a signed-in person whose role may not use the page. "Sign out" is shown only to a signed-in person.
+export async function signedIn(roles) {
+  const done = (me) => {
+    $("who").textContent = me.full_name || me.email || "";
+    $("signout").hidden = false;
+    $("signin").hidden = true;
+    $("main").hidden = false;
+    return me;
+  };
+  const refuse = () => { $("signin").hidden = true; $("main").hidden = true; $("refused").hidden = false; $("signout").hidden = false; };
+  try {
+    const me = await api("/api/auth/me");
+    if (!roles.includes(me.role)) { refuse(); return new Promise(() => {}); }
+    return done(me);
+  } catch (e) {
+    $("main").hidden = true;
+    $("signin").hidden = false;
+    return new Promise((resolve) => {
+      $("signin-form").addEventListener("submit", async (ev) => {
+        ev.preventDefault();
+        $("signin-error").textContent = "";
+        try {
+          const out = await api("/api/auth/login", { method: "POST", body: { email: $("email").value.trim(), password: $("password").value } });
+          if (!roles.includes(out.user.role)) { refuse(); return; }
+          resolve(done(out.user));
+        } catch (err) {
+          $("signin-error").textContent = t("signin.error");
+        }
+      });
+    });
+  }
+}
+
+export function wireSignout() {
+  $("signout").addEventListener("click", async () => {
+    try { await api("/api/auth/logout", { method: "POST" }); } finally { location.reload(); }
+  });
+}
+
+// Tabs: buttons in the page's nav show one section at a time; the chosen one is aria-current.
+export function wireTabs(onShow) {
+  const buttons = [...document.querySelectorAll("nav.tabs button[data-tab]")];
+  const show = (name) => {
+    for (const b of buttons) {
+      if (b.dataset.tab === name) b.setAttribute("aria-current", "page"); else b.removeAttribute("aria-current");
+      $(b.dataset.tab).hidden = b.dataset.tab !== name;
+    }
+    document.body.dataset.tab = name;
+    onShow?.(name);
+  };
+  for (const b of buttons) b.addEventListener("click", () => { show(b.dataset.tab); $(`${b.dataset.tab}-h`)?.focus(); });
+  show(buttons[0].dataset.tab);
+  return show;
+}
+
+export { applyTexts, t };
