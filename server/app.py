@@ -18,6 +18,7 @@ from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator, Callable
 
 from fastapi import FastAPI, Request, Response
+from pydantic import BaseModel
 
 from server.api import auth, college_exams, college_integrations, college_people, college_programmes
 from server.api import footprint, learning, proctor, student, surveys, teacher
@@ -35,6 +36,10 @@ API_ROUTERS = [
     college_people.router, college_programmes.router, college_exams.router, college_integrations.router,
     footprint.router, surveys.college_router,
 ]
+
+class Health(BaseModel):
+    ok: bool
+
 
 # --- structured logs -------------------------------------------------------------------------------------
 _STD_ATTRS = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
@@ -165,7 +170,7 @@ def create_app(settings: ServerSettings | None = None, *,
                               "ms": round((time.perf_counter() - t0) * 1000, 1)})
         return response
 
-    @app.get("/healthz", tags=["health"], summary="Liveness and database check")
+    @app.get("/healthz", tags=["health"], response_model=Health, summary="Liveness and database check")
     def healthz() -> dict[str, Any]:
         from sqlalchemy import text
 

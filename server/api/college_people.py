@@ -8,9 +8,9 @@ from sqlalchemy import func, select
 
 from server.api.auth import UserOut, user_out
 from server.api.deps import DB, CollegeActor
-from server.api.errors import ApiError, conflict, not_found
+from server.services.errors import Conflict, Invalid, NotFound
 from server.api.types import Email
-from server.api.services import access
+from server.services import access
 from server.auth.passwords import WeakPassword, hash_password
 from server.db.models import CourseTeacher, Enrolment, User
 from server.domain.enums import Role
@@ -51,7 +51,7 @@ def _password(pw: str | None) -> str | None:
     try:
         return hash_password(pw)
     except WeakPassword as exc:
-        raise ApiError(422, "validation_error", str(exc), [{"field": "body.password", "message": str(exc)}])
+        raise Invalid(str(exc), [{"field": "body.password", "message": str(exc)}])
 
 
 def _email_taken(db: DB, email: str, except_id: int | None = None) -> bool:
@@ -64,10 +64,10 @@ def _email_taken(db: DB, email: str, except_id: int | None = None) -> bool:
 @router.post("/users", response_model=UserOut, status_code=201, summary="Create a student, teacher, proctor or admin")
 def create_user(body: UserIn, db: DB, caller: CollegeActor) -> UserOut:
     if _email_taken(db, body.email):
-        raise conflict(f"a user with e-mail {body.email} exists", {"field": "email"})
+        raise Conflict(f"a user with e-mail {body.email} exists", {"field": "email"})
     if body.external_id and db.execute(select(User.id).where(User.college_id == caller.college_id,
                                                              User.external_id == body.external_id)).first():
-        raise conflict(f"a user with external id {body.external_id} exists", {"field": "external_id"})
+        raise Conflict(f"a user with external id {body.external_id} exists", {"field": "external_id"})
     user = User(college_id=caller.college_id, email=body.email.lower(), full_name=body.full_name, role=body.role.value,
                 external_id=body.external_id, password_hash=_password(body.password))
     db.add(user)
@@ -95,7 +95,7 @@ def update_user(user_id: int, body: UserPatch, db: DB, caller: CollegeActor) -> 
     data = body.model_dump(exclude_unset=True)
     if "email" in data and data["email"] is not None:
         if _email_taken(db, data["email"], user.id):
-            raise conflict(f"a user with e-mail {data['email']} exists", {"field": "email"})
+            raise Conflict(f"a user with e-mail {data['email']} exists", {"field": "email"})
         user.email = data["email"].lower()
     for key in ("full_name", "external_id", "is_active"):
         if key in data and (data[key] is not None or key == "external_id"):
@@ -111,7 +111,7 @@ def enrol(body: EnrolmentIn, db: DB, caller: CollegeActor) -> EnrolmentOut:
     course = access.college_course(db, caller, body.course_id)
     student = access.college_user(db, caller, body.student_id, Role.student)
     if access.is_enrolled(db, student.id, course.id):
-        raise conflict("the student is already enrolled in this course")
+        raise Conflict("the student is already enrolled in this course")
     row = Enrolment(course_id=course.id, student_id=student.id)
     db.add(row)
     db.flush()
@@ -134,7 +134,7 @@ def list_enrolments(db: DB, caller: CollegeActor, course_id: int | None = None,
 def unenrol(enrolment_id: int, db: DB, caller: CollegeActor) -> Response:
     row = db.get(Enrolment, enrolment_id)
     if row is None or access.college_course(db, caller, row.course_id) is None:
-        raise not_found("enrolment", enrolment_id)
+        raise NotFound.of("enrolment", enrolment_id)
     db.delete(row)
     return Response(status_code=204)
 

@@ -11,8 +11,9 @@ from pydantic import AwareDatetime, BaseModel, Field, model_validator
 from sqlalchemy import select
 
 from server.api.deps import DB, CollegeActor
-from server.api.errors import ApiError, conflict
-from server.api.services import access
+from server.api.schemas import Number
+from server.services.errors import Conflict, RuleViolation
+from server.services import access
 from server.api.types import Code, Title
 from server.db.base import utcnow
 from server.db.models import ClassMeeting, Course, CurriculumItem, Material, Programme, Task
@@ -100,7 +101,7 @@ def _code_taken(db: DB, model: type, college_id: int, code: str, except_id: int 
              summary="Create a programme (a draft; its plan is checked against the 30% rule)")
 def create_programme(body: ProgrammeIn, db: DB, caller: CollegeActor) -> ProgrammeOut:
     if _code_taken(db, Programme, caller.college_id, body.code):
-        raise conflict(f"a programme with code {body.code} exists", {"field": "code"})
+        raise Conflict(f"a programme with code {body.code} exists", {"field": "code"})
     p = Programme(college_id=caller.college_id, code=body.code, title=body.title, status=ProgrammeStatus.draft.value)
     db.add(p)
     db.flush()
@@ -124,7 +125,7 @@ def update_programme(programme_id: int, body: ProgrammePatch, db: DB, caller: Co
     p = access.college_programme(db, caller, programme_id)
     if body.code is not None and body.code != p.code:
         if _code_taken(db, Programme, caller.college_id, body.code, p.id):
-            raise conflict(f"a programme with code {body.code} exists", {"field": "code"})
+            raise Conflict(f"a programme with code {body.code} exists", {"field": "code"})
         p.code = body.code
     if body.title is not None:
         p.title = body.title
@@ -145,7 +146,7 @@ def approve_programme(programme_id: int, db: DB, caller: CollegeActor) -> Progra
     p = access.college_programme(db, caller, programme_id)
     result = _recheck(p)
     if not result["ok"]:
-        raise ApiError(422, "rule_violation", result["message"], {"plan_check": result})
+        raise RuleViolation(result["message"], {"plan_check": result})
     p.status, p.approved_at, p.approved_by_id = ProgrammeStatus.approved.value, utcnow(), caller.user_id
     return programme_out(p)
 
@@ -179,7 +180,7 @@ def create_course(body: CourseIn, db: DB, caller: CollegeActor) -> CourseOut:
     if body.programme_id is not None:
         access.college_programme(db, caller, body.programme_id)
     if _code_taken(db, Course, caller.college_id, body.code):
-        raise conflict(f"a course with code {body.code} exists", {"field": "code"})
+        raise Conflict(f"a course with code {body.code} exists", {"field": "code"})
     c = Course(college_id=caller.college_id, code=body.code, title=body.title, programme_id=body.programme_id)
     db.add(c)
     db.flush()
@@ -203,7 +204,7 @@ def update_course(course_id: int, body: CoursePatch, db: DB, caller: CollegeActo
     data = body.model_dump(exclude_unset=True)
     if data.get("code") and data["code"] != c.code:
         if _code_taken(db, Course, caller.college_id, data["code"], c.id):
-            raise conflict(f"a course with code {data['code']} exists", {"field": "code"})
+            raise Conflict(f"a course with code {data['code']} exists", {"field": "code"})
         c.code = data["code"]
     if data.get("title"):
         c.title = data["title"]
@@ -238,11 +239,35 @@ class TaskIn(BaseModel):
     max_points: float = Field(default=100, gt=0, le=100000)
 
 
+class ClassOut(BaseModel):
+    id: int
+    course_id: int
+    title: str
+    starts_at: str
+    ends_at: str
+
+
+class NewMaterialOut(BaseModel):
+    id: int
+    course_id: int
+    title: str
+    url: str | None
+
+
+class TaskOut(BaseModel):
+    id: int
+    course_id: int
+    title: str
+    due_at: str
+    max_points: Number
+
+
 def _iso(d: datetime) -> str:
     return d.isoformat()
 
 
-@router.post("/courses/{course_id}/classes", status_code=201, summary="Schedule a synchronous class")
+@router.post("/courses/{course_id}/classes", status_code=201, response_model=ClassOut,
+             summary="Schedule a synchronous class")
 def create_class(course_id: int, body: ClassIn, db: DB, caller: CollegeActor) -> dict[str, Any]:
     c = access.college_course(db, caller, course_id)
     row = ClassMeeting(course_id=c.id, title=body.title, starts_at=body.starts_at, ends_at=body.ends_at)
@@ -252,7 +277,8 @@ def create_class(course_id: int, body: ClassIn, db: DB, caller: CollegeActor) ->
             "ends_at": _iso(row.ends_at)}
 
 
-@router.post("/courses/{course_id}/materials", status_code=201, summary="Add a study material")
+@router.post("/courses/{course_id}/materials", status_code=201, response_model=NewMaterialOut,
+             summary="Add a study material")
 def create_material(course_id: int, body: MaterialIn, db: DB, caller: CollegeActor) -> dict[str, Any]:
     c = access.college_course(db, caller, course_id)
     row = Material(course_id=c.id, title=body.title, url=body.url, body=body.body)
@@ -261,7 +287,8 @@ def create_material(course_id: int, body: MaterialIn, db: DB, caller: CollegeAct
     return {"id": row.id, "course_id": c.id, "title": row.title, "url": row.url}
 
 
-@router.post("/courses/{course_id}/tasks", status_code=201, summary="Add a task with a due date")
+@router.post("/courses/{course_id}/tasks", status_code=201, response_model=TaskOut,
+             summary="Add a task with a due date")
 def create_task(course_id: int, body: TaskIn, db: DB, caller: CollegeActor) -> dict[str, Any]:
     c = access.college_course(db, caller, course_id)
     row = Task(course_id=c.id, title=body.title, due_at=body.due_at, max_points=body.max_points)

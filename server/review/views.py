@@ -12,8 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from proctor.events import EVENT_KINDS
-from server.api.services import attempts as attempt_ops
-from server.api.services import reviews as review_ops
+from server.services import attempts as attempt_ops
+from server.services import reviews as review_ops
 from server.db.models import (
     Attempt, College, Course, Exam, IdentityEnrolment, ProctoringSession, RecordingSegment, ReviewComment, User,
 )

@@ -1,4 +1,5 @@
-"""All ORM models; importing this package registers every table on ``Base.metadata``."""
+"""All ORM models; importing this package registers every table on ``Base.metadata`` (and, through the
+audit tables' ``AppendOnly`` mixin, the append-only check of ``server.db.guards``)."""
 
 from server.db.models.org import ApiKey, AuthToken, College, User
 from server.db.models.programme import ClassMeeting, Course, CourseTeacher, CurriculumItem, Enrolment, Material, Programme, Task, TaskSubmission
@@ -14,7 +15,6 @@ from server.db.models.proctoring import (
 from server.db.models.footprint import Activity
 from server.db.models.survey import Survey, SurveyAnswer, SurveyParticipation, SurveyQuestion, SurveyResponse
 from server.db.models.webhook import WebhookDelivery, WebhookDeliveryAttempt, WebhookEndpoint
-from server.db import guards as _guards  # noqa: F401  (registers the append-only check)
 
 __all__ = [
     "Activity", "Allowance", "Answer", "ApiKey", "Attempt", "AttemptTransition", "AuthToken", "ClassMeeting",

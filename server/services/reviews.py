@@ -8,10 +8,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.api.services import attempts as attempt_ops
+from server.services import attempts as attempt_ops
 from server.db.models import Attempt, Review, ReviewComment
 from server.domain.enums import ReviewDecision
-from server.api.errors import ApiError
+from server.services.errors import Invalid
 from server.domain.reviews import MissingReason, PastReview, plan_decision
 
 
@@ -27,7 +27,7 @@ def decide(db: Session, attempt: Attempt, reviewer_id: int, decision: ReviewDeci
                              [PastReview(r.id, r.reviewer_id, ReviewDecision(r.decision), r.is_override) for r in past],
                              reason)
     except MissingReason as exc:
-        raise ApiError(422, "validation_error", str(exc), [{"field": "body.reason", "message": str(exc)}])
+        raise Invalid(str(exc), [{"field": "body.reason", "message": str(exc)}])
     frm = attempt.state
     sess = attempt_ops.session_of(db, attempt)
     attempt_ops.transition(db, attempt, plan.target, actor=f"user:{reviewer_id}", actor_id=reviewer_id,

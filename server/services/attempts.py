@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from server.api.errors import ApiError, conflict, not_found
+from server.services.errors import Conflict, Invalid, NotFound, RuleViolation, WrongState
 from server.db.base import utcnow
 from server.db.models import (
     Allowance, Answer, Attempt, AttemptTransition, Course, Exam, ProctoringSession, Question, Review, SessionEvent,
@@ -27,7 +27,7 @@ from server.domain.enums import AttemptState as S
 from server.domain.enums import ExamType, QuestionKind, Verb, WebhookEvent
 from proctor.events import fold_events
 from server.storage.events import verify_in
-from server.api.services import footprint
+from server.services import footprint
 from server.webhooks import outbox
 
 log = logging.getLogger("server.attempts")
@@ -202,8 +202,8 @@ def _maybe_ready(db: Session, attempt: Attempt, actor: str, actor_id: int | None
 def mark_identity_verified(db: Session, attempt: Attempt, *, enrolment_id: int | None = None,
                            actor: str = "system", actor_id: int | None = None) -> None:
     if attempt.state != S.created:
-        raise ApiError(409, "illegal_transition", f"identity is checked before the exam starts (attempt is "
-                                                  f"{attempt.state})", {"from": attempt.state})
+        raise WrongState(f"identity is checked before the exam starts (attempt is "
+                         f"{attempt.state})", {"from": attempt.state})
     attempt.identity_verified_at = attempt.identity_verified_at or utcnow()
     sess = session_of(db, attempt)
     if sess is not None and enrolment_id is not None:
@@ -213,8 +213,8 @@ def mark_identity_verified(db: Session, attempt: Attempt, *, enrolment_id: int |
 
 def mark_room_scanned(db: Session, attempt: Attempt, *, actor: str = "system", actor_id: int | None = None) -> None:
     if attempt.state != S.created:
-        raise ApiError(409, "illegal_transition", f"the room is scanned before the exam starts (attempt is "
-                                                  f"{attempt.state})", {"from": attempt.state})
+        raise WrongState(f"the room is scanned before the exam starts (attempt is "
+                         f"{attempt.state})", {"from": attempt.state})
     attempt.room_scanned_at = attempt.room_scanned_at or utcnow()
     _maybe_ready(db, attempt, actor, actor_id)
 
@@ -239,9 +239,9 @@ def start(db: Session, exam: Exam, student_id: int, now: datetime | None = None)
     """The student's open attempt of the exam, or a new one. Returns (attempt, created)."""
     now = now or utcnow()
     if now < exam.opens_at:
-        raise conflict(f"the exam opens at {exam.opens_at.isoformat()}", {"opens_at": exam.opens_at.isoformat()})
+        raise Conflict(f"the exam opens at {exam.opens_at.isoformat()}", {"opens_at": exam.opens_at.isoformat()})
     if now >= exam.closes_at:
-        raise conflict(f"the exam closed at {exam.closes_at.isoformat()}", {"closes_at": exam.closes_at.isoformat()})
+        raise Conflict(f"the exam closed at {exam.closes_at.isoformat()}", {"closes_at": exam.closes_at.isoformat()})
     mine = db.execute(
         select(Attempt).where(Attempt.exam_id == exam.id, Attempt.student_id == student_id).order_by(Attempt.number)
     ).scalars().all()
@@ -250,7 +250,7 @@ def start(db: Session, exam: Exam, student_id: int, now: datetime | None = None)
             return a, False
     counted = [a for a in mine if a.state != S.error]  # a technical error does not use up an attempt
     if len(counted) >= exam.attempts_allowed:
-        raise conflict(f"no attempts left: {exam.attempts_allowed} allowed", {"attempts_allowed": exam.attempts_allowed})
+        raise Conflict(f"no attempts left: {exam.attempts_allowed} allowed", {"attempts_allowed": exam.attempts_allowed})
     number = (max((a.number for a in mine), default=0)) + 1
     attempt = Attempt(exam_id=exam.id, student_id=student_id, number=number, state=S.created.value, created_at=now)
     db.add(attempt)
@@ -268,17 +268,17 @@ def start(db: Session, exam: Exam, student_id: int, now: datetime | None = None)
 def save_answer(db: Session, attempt: Attempt, question_id: int, response: Any, now: datetime | None = None) -> Answer:
     now = now or utcnow()
     if attempt.state != S.started:
-        raise ApiError(409, "illegal_transition", f"answers are saved only while the attempt is started "
-                                                  f"(it is {attempt.state})", {"from": attempt.state})
+        raise WrongState(f"answers are saved only while the attempt is started "
+                         f"(it is {attempt.state})", {"from": attempt.state})
     question = db.get(Question, question_id)
     if question is None or question.exam_id != attempt.exam_id:
-        raise not_found("question", question_id)
+        raise NotFound.of("question", question_id)
     spec = grading.QuestionSpec(question.id, QuestionKind(question.kind), question.options, question.correct,
                                 question.points)
     try:
         value = grading.validate_response(spec, response)
     except grading.BadResponse as exc:
-        raise ApiError(422, "validation_error", str(exc), [{"field": "body.response", "message": str(exc)}])
+        raise Invalid(str(exc), [{"field": "body.response", "message": str(exc)}])
     answer = db.execute(
         select(Answer).where(Answer.attempt_id == attempt.id, Answer.question_id == question_id)
     ).scalar_one_or_none()
@@ -307,8 +307,8 @@ def attempts_used(db: Session, exam_id: int, student_id: int) -> int:
 
 def check_exam_rules(exam_type: str, proctored: bool, opens_at: datetime, closes_at: datetime) -> None:
     if ExamType(exam_type).is_attestation and not proctored:
-        raise ApiError(422, "rule_violation", "intermediate and final attestation must be proctored",
-                       [{"field": "body.proctored", "message": "must be true for attestation"}])
+        raise RuleViolation("intermediate and final attestation must be proctored",
+                            [{"field": "body.proctored", "message": "must be true for attestation"}])
     if closes_at <= opens_at:
-        raise ApiError(422, "validation_error", "the exam must close after it opens",
-                       [{"field": "body.closes_at", "message": "must be after opens_at"}])
+        raise Invalid("the exam must close after it opens",
+                      [{"field": "body.closes_at", "message": "must be after opens_at"}])

@@ -13,7 +13,7 @@ from server.db.models import Activity, Attempt, ClassMeeting, Course, Enrolment,
 from server.domain.enums import AttemptState, Verb
 from server.domain.footprint import LearnerFacts, summarise
 from server.domain.xapi import ActivityFacts, statement
-from server.api.services.attempts import grade_view
+from server.services.attempts import grade_view
 
 
 def learner_courses(db: Session, student_id: int) -> list[int]:
