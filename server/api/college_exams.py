@@ -16,7 +16,8 @@ from server.services.errors import Conflict, Invalid
 from server.services import access
 from server.services import attempts as attempt_ops
 from server.api.types import Title
-from server.db.models import Allowance, Attempt, Course, Exam, Question
+from server.db.queries import attempts_of_college, exams_of_college
+from server.db.models import Allowance, Attempt, Exam, Question
 from server.domain import grading
 from server.domain.enums import AttemptState, ExamType, QuestionKind, Role
 
@@ -199,7 +200,7 @@ def create_exam(body: ExamIn, db: DB, caller: CollegeActor) -> dict[str, Any]:
 
 @router.get("/exams", response_model=list[ExamOut], summary="List exams (optionally of one course)")
 def list_exams(db: DB, caller: CollegeActor, course_id: int | None = None) -> list[dict[str, Any]]:
-    q = select(Exam).join(Course, Course.id == Exam.course_id).where(Course.college_id == caller.college_id)
+    q = exams_of_college(select(Exam), caller.college_id)
     if course_id is not None:
         q = q.where(Exam.course_id == course_id)
     return [exam_out(e) for e in db.execute(q.order_by(Exam.id)).scalars()]
@@ -258,8 +259,7 @@ def set_allowance(exam_id: int, student_id: int, body: AllowanceIn, db: DB, call
 def list_attempts(db: DB, caller: CollegeActor, exam_id: int | None = None, student_id: int | None = None,
                   state: AttemptState | None = None, limit: int = Query(200, ge=1, le=1000),
                   offset: int = Query(0, ge=0)) -> list[dict[str, Any]]:
-    q = (select(Attempt).join(Exam, Exam.id == Attempt.exam_id).join(Course, Course.id == Exam.course_id)
-         .where(Course.college_id == caller.college_id))
+    q = attempts_of_college(select(Attempt), caller.college_id)
     if exam_id is not None:
         q = q.where(Attempt.exam_id == exam_id)
     if student_id is not None:

@@ -14,7 +14,7 @@ from server.api.schemas import Number
 from server.services.errors import Invalid, NotFound
 from server.services import access
 from server.auth.keys import new_api_key, new_webhook_secret
-from server.db.base import utcnow
+from server.db.base import iso, utcnow
 from server.db.models import ApiKey, WebhookDelivery, WebhookEndpoint
 from server.domain.enums import WebhookEvent
 
@@ -73,8 +73,8 @@ class DeliveryOut(BaseModel):
 
 def key_out(k: ApiKey) -> dict[str, Any]:
     return {"id": k.id, "name": k.name, "prefix": k.prefix, "created_at": k.created_at.isoformat(),
-            "last_used_at": k.last_used_at.isoformat() if k.last_used_at else None,
-            "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None}
+            "last_used_at": iso(k.last_used_at),
+            "revoked_at": iso(k.revoked_at)}
 
 
 @router.post("/api-keys", status_code=201, response_model=NewApiKeyOut,
@@ -167,8 +167,7 @@ def list_deliveries(endpoint_id: int, db: DB, caller: CollegeActor,
                       .order_by(WebhookDelivery.id.desc()).limit(limit)).scalars()
     return [{
         "id": d.id, "event_id": d.event_id, "event_type": d.event_type, "status": d.status, "attempts": d.attempts,
-        "next_attempt_at": d.next_attempt_at.isoformat(), "delivered_at": d.delivered_at.isoformat()
-        if d.delivered_at else None, "last_error": d.last_error,
+        "next_attempt_at": d.next_attempt_at.isoformat(), "delivered_at": iso(d.delivered_at), "last_error": d.last_error,
         "log": [{"number": t.number, "at": t.at.isoformat(), "ok": t.ok, "status_code": t.status_code,
                  "error": t.error, "duration_ms": t.duration_ms} for t in d.log],
     } for d in rows]

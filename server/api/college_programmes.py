@@ -15,7 +15,7 @@ from server.api.schemas import Number
 from server.services.errors import Conflict, RuleViolation
 from server.services import access
 from server.api.types import Code, Title
-from server.db.base import utcnow
+from server.db.base import iso, utcnow
 from server.db.models import ClassMeeting, Course, CurriculumItem, Material, Programme, Task
 from server.domain.curriculum import PlanItem, check_plan
 from server.domain.enums import ItemFormat, ProgrammeStatus
@@ -61,7 +61,7 @@ class ProgrammeOut(BaseModel):
 def programme_out(p: Programme) -> ProgrammeOut:
     return ProgrammeOut(
         id=p.id, code=p.code, title=p.title, status=p.status,
-        approved_at=p.approved_at.isoformat() if p.approved_at else None,
+        approved_at=iso(p.approved_at),
         items=[{"id": i.id, "title": i.title, "hours": i.hours, "credits": i.credits, "format": i.format,
                 "industrial_training": i.industrial_training, "professional_practice": i.professional_practice,
                 "course_id": i.course_id} for i in p.items],

@@ -15,7 +15,8 @@ from server.api.schemas import LearnerSummaryOut, XapiPage
 from server.services.errors import Invalid
 from server.services import access
 from server.services import footprint_query as fq
-from server.db.models import Activity, Enrolment, User
+from server.db.base import iso
+from server.db.models import Activity
 from server.domain.enums import Role
 
 router = APIRouter(prefix="/api/v1/footprint", tags=["college: digital footprint"])
@@ -45,8 +46,8 @@ def xapi_page(db: DB, college_id: int, base_url: str, path: str, learner_id: int
     more = ""
     if last is not None:
         params = {k: v for k, v in {"learner_id": learner_id, "course_id": course_id,
-                                    "since": since.isoformat() if since else None,
-                                    "until": until.isoformat() if until else None, "limit": limit,
+                                    "since": iso(since),
+                                    "until": iso(until), "limit": limit,
                                     "after": last}.items() if v is not None}
         more = f"{path}?{urlencode(params)}"
     return {"statements": stmts, "more": more}
@@ -80,9 +81,7 @@ def summary(db: DB, caller: CollegeActor, learner_id: int | None = None,
             courses = [course_id]
         return [fq.learner_summary(db, student, courses)]
     course = access.college_course(db, caller, course_id)
-    students = db.execute(select(User).join(Enrolment, Enrolment.student_id == User.id)
-                          .where(Enrolment.course_id == course.id).order_by(User.id)).scalars()
-    return [fq.learner_summary(db, s, [course.id]) for s in students]
+    return [fq.learner_summary(db, s, [course.id]) for s in fq.course_learners(db, course.id)]
 
 
 @router.get("/activities", response_model=list[ActivityOut],
@@ -90,15 +89,8 @@ def summary(db: DB, caller: CollegeActor, learner_id: int | None = None,
 def activities(db: DB, caller: CollegeActor, learner_id: int | None = None, course_id: int | None = None,
                since: AwareDatetime | None = None, until: AwareDatetime | None = None,
                limit: int = Query(500, ge=1, le=5000), after: int = Query(0, ge=0)) -> list[dict[str, Any]]:
-    q = select(Activity).where(Activity.college_id == caller.college_id, Activity.id > after)
-    if learner_id is not None:
-        q = q.where(Activity.actor_id == learner_id)
-    if course_id is not None:
-        q = q.where(Activity.course_id == course_id)
-    if since is not None:
-        q = q.where(Activity.at >= since)
-    if until is not None:
-        q = q.where(Activity.at < until)
+    q = fq.filter_activities(select(Activity).where(Activity.college_id == caller.college_id, Activity.id > after),
+                             learner_id=learner_id, course_id=course_id, since=since, until=until)
     return [{"id": a.id, "statement_id": a.statement_id, "actor_id": a.actor_id, "verb": a.verb,
              "object_type": a.object_type, "object_id": a.object_id, "object_name": a.object_name,
              "course_id": a.course_id, "at": a.at.isoformat(), "result": a.result, "ip": a.ip,

@@ -15,7 +15,9 @@ from server.services.errors import Invalid
 from server.services import access
 from server.services import attempts as attempt_ops
 from server.services import reviews as review_ops
-from server.db.models import Attempt, Course, Exam, ProctoringSession, RecordingSegment, ReviewComment
+from server.db.queries import sessions_of_college
+from server.db.base import iso
+from server.db.models import Attempt, ProctoringSession, RecordingSegment, ReviewComment
 from server.domain.attempts import REVIEWABLE
 from server.domain.enums import AttemptState, ReviewDecision, SessionStatus
 from server.storage.events import list_in, verify_in
@@ -79,9 +81,9 @@ class DecisionOut(ReviewOut):
 def session_row(db: DB, s: ProctoringSession) -> dict[str, Any]:
     attempt = db.get(Attempt, s.attempt_id)
     return {"id": s.id, "status": s.status, "created_at": s.created_at.isoformat(),
-            "started_at": s.started_at.isoformat() if s.started_at else None,
-            "ended_at": s.ended_at.isoformat() if s.ended_at else None,
-            "last_seen_at": s.last_seen_at.isoformat() if s.last_seen_at else None, "node_id": s.node_id,
+            "started_at": iso(s.started_at),
+            "ended_at": iso(s.ended_at),
+            "last_seen_at": iso(s.last_seen_at), "node_id": s.node_id,
             "event_count": s.event_count, "integrity_score": s.integrity_score, "stream_gaps": s.stream_gaps or [],
             "attempt": attempt_ops.summary(db, attempt)}
 
@@ -89,9 +91,7 @@ def session_row(db: DB, s: ProctoringSession) -> dict[str, Any]:
 @router.get("/sessions", response_model=list[SessionOut], summary="Proctoring sessions of my college")
 def list_sessions(db: DB, me: Proctor, status: SessionStatus | None = None, needs_review: bool = False,
                   limit: int = Query(200, ge=1, le=1000)) -> list[dict[str, Any]]:
-    q = (select(ProctoringSession).join(Attempt, Attempt.id == ProctoringSession.attempt_id)
-         .join(Exam, Exam.id == Attempt.exam_id).join(Course, Course.id == Exam.course_id)
-         .where(Course.college_id == me.college_id))
+    q = sessions_of_college(select(ProctoringSession), me.college_id)
     if status is not None:
         q = q.where(ProctoringSession.status == status.value)
     if needs_review:

@@ -13,10 +13,11 @@ from sqlalchemy import select
 from server.api.deps import DB, Settings, Student
 from server.api.schemas import AttemptOut, Number
 from server.api.errors import answer
-from server.services.errors import NotFound, WrongState
+from server.services.errors import WrongState
 from server.services import access
 from server.services import attempts as attempt_ops
-from server.db.base import utcnow
+from server.db.base import iso, utcnow
+from server.db.queries import join_course
 from server.db.models import Answer, Attempt, Course, Enrolment, Exam
 from server.domain.attempts import OPEN
 from server.domain.enums import AttemptState
@@ -82,8 +83,7 @@ def _timed_out(db: DB, attempt: Attempt) -> JSONResponse:
 def my_exams(db: DB, me: Student) -> list[dict[str, Any]]:
     now = utcnow()
     rows = db.execute(
-        select(Exam, Course).join(Course, Course.id == Exam.course_id)
-        .join(Enrolment, Enrolment.course_id == Course.id)
+        join_course(select(Exam, Course)).join(Enrolment, Enrolment.course_id == Course.id)
         .where(Enrolment.student_id == me.user_id).order_by(Exam.opens_at, Exam.id)
     ).all()
     out = []
@@ -104,10 +104,7 @@ def my_exams(db: DB, me: Student) -> list[dict[str, Any]]:
 @router.post("/exams/{exam_id}/attempts", status_code=201, response_model=AttemptOut,
              summary="Start an attempt (or get my open one): a proctored exam waits for identity and room checks")
 def start_attempt(exam_id: int, db: DB, me: Student, response: Response) -> dict[str, Any]:
-    exam = db.get(Exam, exam_id)
-    if exam is None or db.get(Course, exam.course_id).college_id != me.college_id \
-            or not access.is_enrolled(db, me.user_id, exam.course_id):
-        raise NotFound.of("exam", exam_id)
+    exam = access.enrolled_exam(db, me, exam_id)
     for a in db.execute(select(Attempt).where(Attempt.exam_id == exam.id, Attempt.student_id == me.user_id,
                                               Attempt.state.in_([s.value for s in OPEN]))).scalars():
         attempt_ops.expire_if_overdue(db, a, 0)
@@ -153,7 +150,7 @@ def questions(attempt_id: int, db: DB, me: Student, settings: Settings) -> Any:
                                  {"from": attempt.state}))
     saved = {a.question_id: a for a in db.execute(select(Answer).where(Answer.attempt_id == attempt.id)).scalars()}
     return {
-        "attempt_id": attempt.id, "deadline_at": attempt.deadline_at.isoformat() if attempt.deadline_at else None,
+        "attempt_id": attempt.id, "deadline_at": iso(attempt.deadline_at),
         "questions": [{"id": q.id, "position": q.position, "kind": q.kind, "prompt": q.prompt, "options": q.options,
                        "points": q.points, "response": saved[q.id].response if q.id in saved else None}
                       for q in attempt.exam.questions],

@@ -15,8 +15,9 @@ from server.services import access, footprint
 from server.services import attempts as attempt_ops
 from server.services import footprint_query as fq
 from server.db.base import utcnow
-from server.db.models import Answer, Attempt, Course, CourseTeacher, Enrolment, Exam, Question, Task, TaskSubmission, User
-from server.domain.enums import AttemptState, Role, Verb
+from server.db.models import Answer, Attempt, Course, CourseTeacher, Exam, Question, Task, TaskSubmission
+from server.domain.attempts import OPEN
+from server.domain.enums import Role, Verb
 
 router = APIRouter(prefix="/api/teacher", tags=["teacher"])
 
@@ -63,6 +64,10 @@ class TaskGradeOut(BaseModel):
     points: Number | None
 
 
+def _points(a: Attempt) -> dict[str, Any]:
+    return {"score": a.score, "max_score": a.max_score, "needs_manual_grading": a.needs_manual_grading}
+
+
 def _my_course(db: DB, me: Teacher, course_id: int) -> Course:
     course = access.college_course(db, me, course_id)
     if me.role is Role.teacher and not access.teaches(db, me.user_id, course.id):
@@ -90,7 +95,7 @@ def attempts(db: DB, me: Teacher, exam_id: int, needs_grading: bool = False) -> 
     for a in db.execute(q.order_by(Attempt.id)).scalars():
         answers = {x.question_id: x for x in a.answers}
         out.append(attempt_ops.summary(db, a) | {
-            "points": {"score": a.score, "max_score": a.max_score, "needs_manual_grading": a.needs_manual_grading},
+            "points": _points(a),
             "answers": [{"question_id": q.id, "kind": q.kind, "prompt": q.prompt,
                          "response": answers[q.id].response if q.id in answers else None,
                          "auto_points": answers[q.id].auto_points if q.id in answers else None,
@@ -104,7 +109,7 @@ def attempts(db: DB, me: Teacher, exam_id: int, needs_grading: bool = False) -> 
 def mark_answer(attempt_id: int, question_id: int, body: PointsIn, db: DB, me: Teacher) -> dict[str, Any]:
     attempt = access.college_attempt(db, me, attempt_id)
     _my_course(db, me, attempt.exam.course_id)
-    if attempt.state in (AttemptState.created, AttemptState.ready_to_start, AttemptState.started):
+    if attempt.state in OPEN:
         raise WrongState("answers are marked after the attempt is handed in",
                          {"from": attempt.state})
     q = db.get(Question, question_id)
@@ -125,8 +130,7 @@ def mark_answer(attempt_id: int, question_id: int, body: PointsIn, db: DB, me: T
     attempt_ops.regrade(db, attempt)
     if was_pending and not attempt.needs_manual_grading:
         attempt_ops.publish_after_manual_grading(db, attempt)
-    return attempt_ops.summary(db, attempt) | {"points": {"score": attempt.score, "max_score": attempt.max_score,
-                                                          "needs_manual_grading": attempt.needs_manual_grading}}
+    return attempt_ops.summary(db, attempt) | {"points": _points(attempt)}
 
 
 @router.get("/tasks/{task_id}/submissions", response_model=list[SubmissionOut], summary="Hand-ins of a task")
@@ -165,9 +169,7 @@ def grade_task(task_id: int, student_id: int, body: PointsIn, db: DB, me: Teache
             summary="Footprint summary of every learner of my course")
 def course_footprint(course_id: int, db: DB, me: Teacher) -> list[dict[str, Any]]:
     course = _my_course(db, me, course_id)
-    students = db.execute(select(User).join(Enrolment, Enrolment.student_id == User.id)
-                          .where(Enrolment.course_id == course.id).order_by(User.id)).scalars()
-    return [fq.learner_summary(db, s, [course.id]) for s in students]
+    return [fq.learner_summary(db, s, [course.id]) for s in fq.course_learners(db, course.id)]
 
 
 __all__ = ["router", "Exam"]

@@ -19,6 +19,11 @@ from server.domain.enums import Role
 T = TypeVar("T")
 
 
+def college_of_exam(db: Session, exam: Exam) -> int:
+    """The college an exam belongs to (through its course)."""
+    return db.get(Course, exam.course_id).college_id
+
+
 def college_course(db: Session, p: Principal, course_id: int) -> Course:
     course = db.get(Course, course_id)
     if course is None or course.college_id != p.college_id:
@@ -35,7 +40,7 @@ def college_programme(db: Session, p: Principal, programme_id: int) -> Programme
 
 def college_exam(db: Session, p: Principal, exam_id: int) -> Exam:
     exam = db.get(Exam, exam_id)
-    if exam is None or db.get(Course, exam.course_id).college_id != p.college_id:
+    if exam is None or college_of_exam(db, exam) != p.college_id:
         raise NotFound.of("exam", exam_id)
     return exam
 
@@ -49,7 +54,7 @@ def college_user(db: Session, p: Principal, user_id: int, role: Role | None = No
 
 def college_attempt(db: Session, p: Principal, attempt_id: int) -> Attempt:
     attempt = db.get(Attempt, attempt_id)
-    if attempt is None or db.get(Course, attempt.exam.course_id).college_id != p.college_id:
+    if attempt is None or college_of_exam(db, attempt.exam) != p.college_id:
         raise NotFound.of("attempt", attempt_id)
     return attempt
 
@@ -99,6 +104,14 @@ def course_for_learner(db: Session, p: Principal, course_id: int) -> Course:
     if p.role is Role.student and not is_enrolled(db, p.user_id, course_id):
         raise NotFound.of("course", course_id)
     return course
+
+
+def enrolled_exam(db: Session, p: Principal, exam_id: int) -> Exam:
+    """An exam of a course the student is enrolled in."""
+    exam = db.get(Exam, exam_id)
+    if exam is None or college_of_exam(db, exam) != p.college_id or not is_enrolled(db, p.user_id, exam.course_id):
+        raise NotFound.of("exam", exam_id)
+    return exam
 
 
 def enrolled_item(db: Session, p: Principal, model: type[T], item_id: int, what: str) -> T:

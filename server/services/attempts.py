@@ -16,9 +16,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from server.services.errors import Conflict, Invalid, NotFound, RuleViolation, WrongState
-from server.db.base import utcnow
+from server.db.base import iso, utcnow
 from server.db.models import (
-    Allowance, Answer, Attempt, AttemptTransition, Course, Exam, ProctoringSession, Question, Review, SessionEvent,
+    Allowance, Answer, Attempt, AttemptTransition, Exam, ProctoringSession, Question, Review, SessionEvent,
     User,
 )
 from server.domain import grading
@@ -27,7 +27,7 @@ from server.domain.enums import AttemptState as S
 from server.domain.enums import ExamType, QuestionKind, Verb, WebhookEvent
 from proctor.events import fold_events
 from server.storage.events import verify_in
-from server.services import footprint
+from server.services import access, footprint
 from server.webhooks import outbox
 
 log = logging.getLogger("server.attempts")
@@ -37,7 +37,7 @@ WEBHOOK_FOR = {S.verified: WebhookEvent.attempt_verified, S.rejected: WebhookEve
 
 
 def college_of(db: Session, attempt: Attempt) -> int:
-    return db.get(Course, attempt.exam.course_id).college_id
+    return access.college_of_exam(db, attempt.exam)
 
 
 def extra_minutes(db: Session, exam_id: int, student_id: int) -> int:
@@ -45,6 +45,11 @@ def extra_minutes(db: Session, exam_id: int, student_id: int) -> int:
         select(Allowance).where(Allowance.exam_id == exam_id, Allowance.student_id == student_id)
     ).scalar_one_or_none()
     return row.extra_time_min if row else 0
+
+
+def window_end(db: Session, exam: Exam, student_id: int) -> datetime:
+    """When the exam's window closes for this student (their extra time included)."""
+    return exam.closes_at + timedelta(minutes=extra_minutes(db, exam.id, student_id))
 
 
 def question_specs(exam: Exam) -> list[grading.QuestionSpec]:
@@ -91,10 +96,10 @@ def summary(db: Session, attempt: Attempt) -> dict[str, Any]:
         "number": attempt.number,
         "state": attempt.state,
         "created_at": attempt.created_at.isoformat(),
-        "started_at": attempt.started_at.isoformat() if attempt.started_at else None,
-        "deadline_at": attempt.deadline_at.isoformat() if attempt.deadline_at else None,
-        "submitted_at": attempt.submitted_at.isoformat() if attempt.submitted_at else None,
-        "decided_at": attempt.decided_at.isoformat() if attempt.decided_at else None,
+        "started_at": iso(attempt.started_at),
+        "deadline_at": iso(attempt.deadline_at),
+        "submitted_at": iso(attempt.submitted_at),
+        "decided_at": iso(attempt.decided_at),
         "identity_verified": attempt.identity_verified_at is not None,
         "room_scanned": attempt.room_scanned_at is not None,
         "proctoring_session_id": sess.id if sess else None,
@@ -126,8 +131,8 @@ def integrity_report(db: Session, attempt: Attempt) -> dict[str, Any]:
         sev = str(e.get("severity"))
         k["severities"][sev] = k["severities"].get(sev, 0) + 1
     return out | {"session": {
-        "id": sess.id, "status": sess.status, "started_at": sess.started_at.isoformat() if sess.started_at else None,
-        "ended_at": sess.ended_at.isoformat() if sess.ended_at else None, "integrity_score": sess.integrity_score,
+        "id": sess.id, "status": sess.status, "started_at": iso(sess.started_at),
+        "ended_at": iso(sess.ended_at), "integrity_score": sess.integrity_score,
         "event_count": sess.event_count, "events": len(events), "events_by_kind": by_kind, "stream_gaps": sess.stream_gaps or [],
         "chain": chain.to_dict(), "report": sess.report,
     }}
@@ -148,8 +153,7 @@ def transition(db: Session, attempt: Attempt, target: S, *, actor: str = "system
     if tgt is S.started:
         attempt.started_at = now
         limit = timedelta(minutes=exam.time_limit_min + extra_minutes(db, exam.id, attempt.student_id))
-        window_end = exam.closes_at + timedelta(minutes=extra_minutes(db, exam.id, attempt.student_id))
-        attempt.deadline_at = min(now + limit, window_end)
+        attempt.deadline_at = min(now + limit, window_end(db, exam, attempt.student_id))
         footprint.record(db, college_id=college_id, actor_id=attempt.student_id, verb=Verb.attempt_started,
                          object_type="exam", object_id=exam.id, object_name=exam.title, course_id=exam.course_id,
                          at=now)
@@ -228,8 +232,7 @@ def expire_if_overdue(db: Session, attempt: Attempt, grace_s: float, now: dateti
         transition(db, attempt, S.timed_out, reason="the time limit ran out", now=now)
         return True
     if attempt.state in (S.created, S.ready_to_start):
-        window_end = exam.closes_at + timedelta(minutes=extra_minutes(db, exam.id, attempt.student_id))
-        if now > window_end:
+        if now > window_end(db, exam, attempt.student_id):
             transition(db, attempt, S.timed_out, reason="the exam window closed before the attempt started", now=now)
             return True
     return False
