@@ -51,8 +51,7 @@ class ServerSettings(BaseSettings):
     webhook_user_agent: str = "proctor-webhooks/0.1"
     webhook_allow_private_targets: bool = False  # True lets webhooks go to loopback/private or plain-http URLs (dev, tests)
 
-    # --- live exams (added by the live-exam work) ----------------------------------------------------
-    # (keep live-exam fields in this section)
+    # --- live exams: analysis workers, media, reconnection, recordings -------------------------------------
     # analysis worker processes (0: one per CPU core; measured best at 16 sessions with benchmarks/bench_live.py:
     # more processes than cores cost ~5-10 % more CPU per analysed frame in switching between them)
     live_workers: int = 0
