@@ -162,6 +162,22 @@ def test_the_engine_imports_nothing_from_the_server() -> None:
     assert not bad, "the engine (proctor/) must not import the server:\n" + "\n".join(bad)
 
 
+def test_the_layers_below_the_api_know_nothing_of_http() -> None:
+    """Services, domain rules, the database and the stores raise domain errors; only server.api (and the
+    routes of the live and review sides) speak HTTP."""
+    lower = ("server.services", "server.domain", "server.db", "server.storage")
+    http = ("fastapi", "starlette", "server.api")
+    bad = []
+    for name, path in _modules().items():
+        if not name.startswith(lower):
+            continue
+        for node in _import_statements(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+            bad += [f"{path.relative_to(ROOT)}:{node.lineno} imports {n}" for n in names
+                    if any(n == h or n.startswith(h + ".") for h in http)]
+    assert not bad, "\n".join(bad)
+
+
 # --- the OpenAPI document --------------------------------------------------------------------------------
 def _documented(schema: Any, components: dict[str, Any]) -> bool:
     """Whether a response schema says what the answer holds: a named model, a list of documented items, an
