@@ -6,20 +6,17 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime, BaseModel, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy import select
 
-from proctor.settings import EngineSettings
 from server.api.deps import DB, CollegeActor
 from server.api.schemas import AttemptOut, ChainCheckOut, Number
-from server.services.errors import Conflict, Invalid
-from server.services import access
-from server.services import attempts as attempt_ops
 from server.api.types import Title
-from server.db.queries import attempts_of_college, exams_of_college
-from server.db.models import Allowance, Attempt, Exam, Question
-from server.domain import grading
+from server.db.models import Attempt, Exam
+from server.db.queries import attempts_of_college
 from server.domain.enums import AttemptState, ExamType, QuestionKind, Role
+from server.services import access, exams
+from server.services import attempts as attempt_ops
 
 router = APIRouter(prefix="/api/v1", tags=["college: exams and attempts"])
 
@@ -155,55 +152,17 @@ def exam_out(exam: Exam) -> dict[str, Any]:
     }
 
 
-def _check_engine_settings(overrides: dict[str, Any] | None) -> None:
-    if not overrides:
-        return
-    try:
-        EngineSettings().with_overrides(overrides)
-    except (KeyError, ValidationError, TypeError) as exc:
-        raise Invalid(f"engine_settings: {exc}",
-                      [{"field": "body.engine_settings", "message": str(exc)}])
-
-
-def _set_questions(db: DB, exam: Exam, questions: list[QuestionIn]) -> None:
-    for n, q in enumerate(questions):
-        try:
-            grading.validate_question(q.kind, q.options, q.correct, q.points)
-        except grading.BadQuestion as exc:
-            raise Invalid(f"question {n}: {exc}",
-                          [{"field": f"body.questions.{n}", "message": str(exc)}])
-    exam.questions.clear()
-    db.flush()
-    for n, q in enumerate(questions):
-        exam.questions.append(Question(position=n, kind=q.kind.value, prompt=q.prompt, options=q.options,
-                                       correct=q.correct, points=q.points))
-    db.flush()
-
-
-def _has_attempts(db: DB, exam_id: int) -> bool:
-    return db.execute(select(Attempt.id).where(Attempt.exam_id == exam_id).limit(1)).first() is not None
-
-
 @router.post("/exams", status_code=201, response_model=ExamOut, summary="Create an exam with its questions")
 def create_exam(body: ExamIn, db: DB, caller: CollegeActor) -> dict[str, Any]:
     course = access.college_course(db, caller, body.course_id)
-    attempt_ops.check_exam_rules(body.type, body.proctored, body.opens_at, body.closes_at)
-    _check_engine_settings(body.engine_settings)
-    exam = Exam(course_id=course.id, title=body.title, type=body.type.value, opens_at=body.opens_at,
-                closes_at=body.closes_at, time_limit_min=body.time_limit_min, attempts_allowed=body.attempts_allowed,
-                proctored=body.proctored, pass_mark=body.pass_mark, engine_settings=body.engine_settings)
-    db.add(exam)
-    db.flush()
-    _set_questions(db, exam, body.questions)
+    exam = exams.create(db, course, body.model_dump(exclude={"course_id", "questions"}),
+                        [q.model_dump() for q in body.questions])
     return exam_out(exam)
 
 
 @router.get("/exams", response_model=list[ExamOut], summary="List exams (optionally of one course)")
 def list_exams(db: DB, caller: CollegeActor, course_id: int | None = None) -> list[dict[str, Any]]:
-    q = exams_of_college(select(Exam), caller.college_id)
-    if course_id is not None:
-        q = q.where(Exam.course_id == course_id)
-    return [exam_out(e) for e in db.execute(q.order_by(Exam.id)).scalars()]
+    return [exam_out(e) for e in exams.of_college(db, caller.college_id, course_id)]
 
 
 @router.get("/exams/{exam_id}", response_model=ExamOut, summary="One exam with its questions and answers")
@@ -214,29 +173,14 @@ def get_exam(exam_id: int, db: DB, caller: CollegeActor) -> dict[str, Any]:
 @router.patch("/exams/{exam_id}", response_model=ExamOut, summary="Update an exam's settings")
 def update_exam(exam_id: int, body: ExamPatch, db: DB, caller: CollegeActor) -> dict[str, Any]:
     exam = access.college_exam(db, caller, exam_id)
-    data = body.model_dump(exclude_unset=True)
-    if "engine_settings" in data:
-        _check_engine_settings(data["engine_settings"])
-    merged = {k: data.get(k, getattr(exam, k)) for k in ("type", "proctored", "opens_at", "closes_at")}
-    if merged["proctored"] is None:
-        raise Invalid("proctored cannot be null", [{"field": "body.proctored"}])
-    attempt_ops.check_exam_rules(merged["type"], merged["proctored"], merged["opens_at"], merged["closes_at"])
-    for key, value in data.items():
-        if value is None and key not in ("pass_mark", "engine_settings"):
-            continue
-        setattr(exam, key, value.value if isinstance(value, ExamType) else value)
-    db.flush()
-    return exam_out(exam)
+    return exam_out(exams.update(db, exam, body.model_dump(exclude_unset=True)))
 
 
 @router.put("/exams/{exam_id}/questions", response_model=ExamOut,
             summary="Replace the questions (only before anyone has an attempt)")
 def set_questions(exam_id: int, body: QuestionsIn, db: DB, caller: CollegeActor) -> dict[str, Any]:
     exam = access.college_exam(db, caller, exam_id)
-    if _has_attempts(db, exam.id):
-        raise Conflict("the exam already has attempts; its questions can no longer change")
-    _set_questions(db, exam, body.questions)
-    return exam_out(exam)
+    return exam_out(exams.replace_questions(db, exam, [q.model_dump() for q in body.questions]))
 
 
 @router.put("/exams/{exam_id}/allowances/{student_id}", response_model=AllowanceOut,
@@ -244,13 +188,7 @@ def set_questions(exam_id: int, body: QuestionsIn, db: DB, caller: CollegeActor)
 def set_allowance(exam_id: int, student_id: int, body: AllowanceIn, db: DB, caller: CollegeActor) -> dict[str, Any]:
     exam = access.college_exam(db, caller, exam_id)
     student = access.college_user(db, caller, student_id, Role.student)
-    row = db.execute(select(Allowance).where(Allowance.exam_id == exam.id, Allowance.student_id == student.id)
-                     ).scalar_one_or_none()
-    if row is None:
-        row = Allowance(exam_id=exam.id, student_id=student.id)
-        db.add(row)
-    row.extra_time_min, row.note = body.extra_time_min, body.note
-    db.flush()
+    row = exams.set_allowance(db, exam, student, body.extra_time_min, body.note)
     return {"exam_id": exam.id, "student_id": student.id, "extra_time_min": row.extra_time_min, "note": row.note}
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from server.services.errors import Conflict, Invalid, NotFound, RuleViolation, WrongState
+from server.services.errors import Conflict, Invalid, NotFound, WrongState
 from server.db.base import iso, utcnow
 from server.db.models import (
     Allowance, Answer, Attempt, AttemptTransition, Exam, ProctoringSession, Question, Review, SessionEvent,
@@ -24,7 +24,7 @@ from server.db.models import (
 from server.domain import grading
 from server.domain.attempts import OPEN, Guards, check_transition
 from server.domain.enums import AttemptState as S
-from server.domain.enums import ExamType, QuestionKind, Verb, WebhookEvent
+from server.domain.enums import QuestionKind, Verb, WebhookEvent
 from proctor.events import fold_events
 from server.storage.events import verify_in
 from server.services import access, footprint
@@ -306,12 +306,3 @@ def attempts_used(db: Session, exam_id: int, student_id: int) -> int:
         select(func.count(Attempt.id)).where(Attempt.exam_id == exam_id, Attempt.student_id == student_id,
                                              Attempt.state != S.error.value)
     ).scalar_one()
-
-
-def check_exam_rules(exam_type: str, proctored: bool, opens_at: datetime, closes_at: datetime) -> None:
-    if ExamType(exam_type).is_attestation and not proctored:
-        raise RuleViolation("intermediate and final attestation must be proctored",
-                            [{"field": "body.proctored", "message": "must be true for attestation"}])
-    if closes_at <= opens_at:
-        raise Invalid("the exam must close after it opens",
-                      [{"field": "body.closes_at", "message": "must be after opens_at"}])
