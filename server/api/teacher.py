@@ -10,14 +10,11 @@ from sqlalchemy import select
 
 from server.api.deps import DB, Teacher
 from server.api.schemas import AttemptOut, LearnerSummaryOut, Number, PointsOut
-from server.services.errors import Invalid, NotFound, WrongState
-from server.services import access, footprint
+from server.db.models import Attempt, Course, CourseTeacher
+from server.domain.enums import Role
+from server.services import access, marking
 from server.services import attempts as attempt_ops
 from server.services import footprint_query as fq
-from server.db.base import utcnow
-from server.db.models import Answer, Attempt, Course, CourseTeacher, Exam, Question, Task, TaskSubmission
-from server.domain.attempts import OPEN
-from server.domain.enums import Role, Verb
 
 router = APIRouter(prefix="/api/teacher", tags=["teacher"])
 
@@ -68,13 +65,6 @@ def _points(a: Attempt) -> dict[str, Any]:
     return {"score": a.score, "max_score": a.max_score, "needs_manual_grading": a.needs_manual_grading}
 
 
-def _my_course(db: DB, me: Teacher, course_id: int) -> Course:
-    course = access.college_course(db, me, course_id)
-    if me.role is Role.teacher and not access.teaches(db, me.user_id, course.id):
-        raise NotFound.of("course", course_id)
-    return course
-
-
 @router.get("/courses", response_model=list[CourseBrief], summary="Courses I teach (a college admin sees all)")
 def my_courses(db: DB, me: Teacher) -> list[dict[str, Any]]:
     q = select(Course).where(Course.college_id == me.college_id)
@@ -87,7 +77,7 @@ def my_courses(db: DB, me: Teacher) -> list[dict[str, Any]]:
             summary="Attempts of my courses' exams, with answers and points")
 def attempts(db: DB, me: Teacher, exam_id: int, needs_grading: bool = False) -> list[dict[str, Any]]:
     exam = access.college_exam(db, me, exam_id)
-    _my_course(db, me, exam.course_id)
+    access.taught_course(db, me, exam.course_id)
     q = select(Attempt).where(Attempt.exam_id == exam.id)
     if needs_grading:
         q = q.where(Attempt.needs_manual_grading.is_(True))
@@ -108,68 +98,29 @@ def attempts(db: DB, me: Teacher, exam_id: int, needs_grading: bool = False) -> 
             summary="Hand-mark an answer")
 def mark_answer(attempt_id: int, question_id: int, body: PointsIn, db: DB, me: Teacher) -> dict[str, Any]:
     attempt = access.college_attempt(db, me, attempt_id)
-    _my_course(db, me, attempt.exam.course_id)
-    if attempt.state in OPEN:
-        raise WrongState("answers are marked after the attempt is handed in",
-                         {"from": attempt.state})
-    q = db.get(Question, question_id)
-    if q is None or q.exam_id != attempt.exam_id:
-        raise NotFound.of("question", question_id)
-    if body.points > q.points:
-        raise Invalid(f"at most {q.points} points",
-                      [{"field": "body.points", "message": f"at most {q.points}"}])
-    answer = db.execute(select(Answer).where(Answer.attempt_id == attempt.id, Answer.question_id == q.id)
-                        ).scalar_one_or_none()
-    if answer is None:
-        answer = Answer(attempt_id=attempt.id, question_id=q.id, response=None)
-        db.add(answer)
-        attempt.answers.append(answer)
-    was_pending = attempt.needs_manual_grading
-    answer.manual_points, answer.graded_by_id = body.points, me.user_id
-    db.flush()
-    attempt_ops.regrade(db, attempt)
-    if was_pending and not attempt.needs_manual_grading:
-        attempt_ops.publish_after_manual_grading(db, attempt)
+    access.taught_course(db, me, attempt.exam.course_id)
+    marking.mark_answer(db, me, attempt, question_id, body.points)
     return attempt_ops.summary(db, attempt) | {"points": _points(attempt)}
 
 
 @router.get("/tasks/{task_id}/submissions", response_model=list[SubmissionOut], summary="Hand-ins of a task")
 def submissions(task_id: int, db: DB, me: Teacher) -> list[dict[str, Any]]:
-    t = db.get(Task, task_id)
-    if t is None:
-        raise NotFound.of("task", task_id)
-    _my_course(db, me, t.course_id)
-    rows = db.execute(select(TaskSubmission).where(TaskSubmission.task_id == t.id).order_by(TaskSubmission.id))
+    t = marking.taught_task(db, me, task_id)
     return [{"student_id": s.student_id, "submitted_at": s.submitted_at.isoformat(), "on_time": s.on_time,
-             "content": s.content, "points": s.points} for s in rows.scalars()]
+             "content": s.content, "points": s.points} for s in marking.submissions(db, t)]
 
 
 @router.put("/tasks/{task_id}/submissions/{student_id}/grade", response_model=TaskGradeOut,
             summary="Grade a hand-in")
 def grade_task(task_id: int, student_id: int, body: PointsIn, db: DB, me: Teacher) -> dict[str, Any]:
-    t = db.get(Task, task_id)
-    if t is None:
-        raise NotFound.of("task", task_id)
-    _my_course(db, me, t.course_id)
-    s = db.execute(select(TaskSubmission).where(TaskSubmission.task_id == t.id,
-                                                TaskSubmission.student_id == student_id)).scalar_one_or_none()
-    if s is None:
-        raise NotFound.of("submission", f"{task_id}/{student_id}")
-    if body.points > t.max_points:
-        raise Invalid(f"at most {t.max_points} points",
-                      [{"field": "body.points", "message": f"at most {t.max_points}"}])
-    s.points, s.graded_by_id, s.graded_at = body.points, me.user_id, utcnow()
-    footprint.record(db, college_id=me.college_id, actor_id=student_id, verb=Verb.graded, object_type="task",
-                     object_id=t.id, object_name=t.title, course_id=t.course_id,
-                     result={"score": body.points, "max_score": t.max_points, "graded_by": me.user_id})
+    t = marking.taught_task(db, me, task_id)
+    s = marking.grade_submission(db, me, t, student_id, body.points)
     return {"task_id": t.id, "student_id": student_id, "points": s.points}
 
 
 @router.get("/courses/{course_id}/footprint", response_model=list[LearnerSummaryOut],
             summary="Footprint summary of every learner of my course")
 def course_footprint(course_id: int, db: DB, me: Teacher) -> list[dict[str, Any]]:
-    course = _my_course(db, me, course_id)
+    course = access.taught_course(db, me, course_id)
     return [fq.learner_summary(db, s, [course.id]) for s in fq.course_learners(db, course.id)]
 
-
-__all__ = ["router", "Exam"]

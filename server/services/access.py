@@ -98,6 +98,14 @@ def teaches(db: Session, teacher_id: int, course_id: int) -> bool:
     return db.get(CourseTeacher, (course_id, teacher_id)) is not None
 
 
+def taught_course(db: Session, p: Principal, course_id: int) -> Course:
+    """A course the caller teaches (a college admin: any course of the college)."""
+    course = college_course(db, p, course_id)
+    if p.role is Role.teacher and not teaches(db, p.user_id, course.id):
+        raise NotFound.of("course", course_id)
+    return course
+
+
 def course_for_learner(db: Session, p: Principal, course_id: int) -> Course:
     """A course the caller may see as a learner (enrolled) or teacher/admin of the college."""
     course = college_course(db, p, course_id)
