@@ -124,12 +124,7 @@ def get_session(session_id: str, db: DB, me: Proctor) -> dict[str, Any]:
              summary="Comment on a moment of the session")
 def add_comment(session_id: str, body: CommentIn, db: DB, me: Proctor) -> dict[str, Any]:
     s = access.college_session(db, me, session_id)
-    if body.event_seq is not None and body.event_seq >= s.event_count:
-        raise Invalid(f"the session has no event {body.event_seq}",
-                      [{"field": "body.event_seq", "message": "no such event"}])
-    c = ReviewComment(session_id=s.id, author_id=me.user_id, t=body.t, event_seq=body.event_seq, text=body.text)
-    db.add(c)
-    db.flush()
+    c = review_ops.add_comment(db, s, me.user_id, body.t, body.text, body.event_seq)
     return review_ops.comment_dict(c)
 
 
