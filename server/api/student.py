@@ -19,7 +19,6 @@ from server.services import attempts as attempt_ops
 from server.db.base import iso, utcnow
 from server.db.queries import join_course
 from server.db.models import Answer, Attempt, Course, Enrolment, Exam
-from server.domain.attempts import OPEN
 from server.domain.enums import AttemptState
 
 router = APIRouter(prefix="/api/student", tags=["student"])
@@ -105,9 +104,6 @@ def my_exams(db: DB, me: Student) -> list[dict[str, Any]]:
              summary="Start an attempt (or get my open one): a proctored exam waits for identity and room checks")
 def start_attempt(exam_id: int, db: DB, me: Student, response: Response) -> dict[str, Any]:
     exam = access.enrolled_exam(db, me, exam_id)
-    for a in db.execute(select(Attempt).where(Attempt.exam_id == exam.id, Attempt.student_id == me.user_id,
-                                              Attempt.state.in_([s.value for s in OPEN]))).scalars():
-        attempt_ops.expire_if_overdue(db, a, 0)
     attempt, created = attempt_ops.start(db, exam, me.user_id)
     if not created:
         response.status_code = 200

@@ -239,8 +239,12 @@ def expire_if_overdue(db: Session, attempt: Attempt, grace_s: float, now: dateti
 
 
 def start(db: Session, exam: Exam, student_id: int, now: datetime | None = None) -> tuple[Attempt, bool]:
-    """The student's open attempt of the exam, or a new one. Returns (attempt, created)."""
+    """The student's open attempt of the exam, or a new one. Returns (attempt, created). An open attempt whose
+    time ran out is moved to timed_out first (so it does not count as open)."""
     now = now or utcnow()
+    for a in db.execute(select(Attempt).where(Attempt.exam_id == exam.id, Attempt.student_id == student_id,
+                                              Attempt.state.in_([s.value for s in OPEN]))).scalars().all():
+        expire_if_overdue(db, a, 0, now)
     if now < exam.opens_at:
         raise Conflict(f"the exam opens at {exam.opens_at.isoformat()}", {"opens_at": exam.opens_at.isoformat()})
     if now >= exam.closes_at:
