@@ -42,7 +42,8 @@ class ApiError(Exception):
         self.status, self.code, self.message, self.details = status, code, message, details
 
 
-# The most specific class wins (WrongState before Conflict): the lookup walks each error's MRO.
+# Looked up along each error's class hierarchy: a subclass not listed (WrongState) answers as its base (Conflict),
+# with its own code.
 STATUS_OF: dict[type[DomainError], int] = {
     NotFound: 404, Unauthenticated: 401, Forbidden: 403, Unsupported: 400, Conflict: 409, Invalid: 422,
     RuleViolation: 422,
