@@ -9,10 +9,11 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from server.db.base import utcnow
-from server.db.models import Activity, Attempt, ClassMeeting, Course, Enrolment, Material, Task, TaskSubmission, User
+from server.db.models import Activity, Attempt, ClassMeeting, Enrolment, Material, Task, TaskSubmission, User
 from server.domain.enums import AttemptState, Verb
 from server.domain.footprint import LearnerFacts, summarise
 from server.domain.xapi import ActivityFacts, statement
+from server.services import programmes
 from server.services.attempts import grade_view
 
 
@@ -89,7 +90,7 @@ def statements(db: Session, college_id: int, base_url: str, *, learner_id: int |
                           .where(Activity.college_id == college_id, Activity.id > after_id),
                           learner_id=learner_id, course_id=course_id, since=since, until=until)
     rows = db.execute(q.order_by(Activity.id).limit(limit)).all()
-    courses = {c.id: c.title for c in db.execute(select(Course).where(Course.college_id == college_id)).scalars()}
+    courses = programmes.course_titles(db, college_id)
     out = [statement(ActivityFacts(
         statement_id=a.statement_id, actor_account=str(u.id), actor_name=u.full_name, verb=Verb(a.verb),
         object_type=a.object_type, object_id=a.object_id, object_name=a.object_name, at=a.at, result=a.result,

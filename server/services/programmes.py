@@ -98,6 +98,11 @@ def courses_of_college(db: Session, college_id: int) -> list[Course]:
     return list(db.execute(select(Course).where(Course.college_id == college_id).order_by(Course.id)).scalars())
 
 
+def course_titles(db: Session, college_id: int) -> dict[int, str]:
+    """Course id -> title, for every course of the college."""
+    return {c.id: c.title for c in courses_of_college(db, college_id)}
+
+
 def update_course(db: Session, caller: Principal, c: Course, changes: dict[str, Any]) -> Course:
     if changes.get("code") and changes["code"] != c.code:
         if code_taken(db, Course, caller.college_id, changes["code"], c.id):

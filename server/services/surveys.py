@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 
 from server.auth.principal import Principal
 from server.db.base import utcnow
-from server.db.models import Course, Survey, SurveyAnswer, SurveyParticipation, SurveyQuestion, SurveyResponse
+from server.db.models import Survey, SurveyAnswer, SurveyParticipation, SurveyQuestion, SurveyResponse
 from server.domain.enums import SurveyQuestionKind, SurveyTopic, Verb
-from server.services import access, footprint
+from server.services import access, footprint, programmes
 from server.services import footprint_query as fq
 from server.services.errors import Conflict, Invalid, NotFound
 
@@ -78,7 +78,7 @@ def results(db: Session, p: Principal, s: Survey, course_id: int | None = None) 
     by_course: dict[int | None, list[SurveyResponse]] = defaultdict(list)
     for r in responses:
         by_course[r.course_id].append(r)
-    titles = {c.id: c.title for c in db.execute(select(Course).where(Course.college_id == p.college_id)).scalars()}
+    titles = programmes.course_titles(db, p.college_id)
     return {
         "responses": len(responses), "questions": aggregate(s, responses),
         "by_course": [{"course_id": cid, "course_title": titles.get(cid), "responses": len(rs),
