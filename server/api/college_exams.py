@@ -7,13 +7,11 @@ from typing import Any
 
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime, BaseModel, Field
-from sqlalchemy import select
 
 from server.api.deps import DB, CollegeActor
 from server.api.schemas import AttemptOut, ChainCheckOut, Number
 from server.api.types import Title
-from server.db.models import Attempt, Exam
-from server.db.queries import attempts_of_college
+from server.db.models import Exam
 from server.domain.enums import AttemptState, ExamType, QuestionKind, Role
 from server.services import access, exams
 from server.services import attempts as attempt_ops
@@ -197,14 +195,8 @@ def set_allowance(exam_id: int, student_id: int, body: AllowanceIn, db: DB, call
 def list_attempts(db: DB, caller: CollegeActor, exam_id: int | None = None, student_id: int | None = None,
                   state: AttemptState | None = None, limit: int = Query(200, ge=1, le=1000),
                   offset: int = Query(0, ge=0)) -> list[dict[str, Any]]:
-    q = attempts_of_college(select(Attempt), caller.college_id)
-    if exam_id is not None:
-        q = q.where(Attempt.exam_id == exam_id)
-    if student_id is not None:
-        q = q.where(Attempt.student_id == student_id)
-    if state is not None:
-        q = q.where(Attempt.state == state.value)
-    rows = db.execute(q.order_by(Attempt.id).limit(limit).offset(offset)).scalars()
+    rows = attempt_ops.attempts_of_college(db, caller.college_id, exam_id=exam_id, student_id=student_id,
+                                           state=state.value if state else None, limit=limit, offset=offset)
     return [attempt_ops.summary(db, a) for a in rows]
 
 

@@ -8,16 +8,14 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime, BaseModel
-from sqlalchemy import select
 
 from server.api.deps import DB, CollegeActor, Settings
 from server.api.schemas import LearnerSummaryOut, XapiPage
-from server.services.errors import Invalid
+from server.db.base import iso
+from server.domain.enums import Role
 from server.services import access
 from server.services import footprint_query as fq
-from server.db.base import iso
-from server.db.models import Activity
-from server.domain.enums import Role
+from server.services.errors import Invalid
 
 router = APIRouter(prefix="/api/v1/footprint", tags=["college: digital footprint"])
 
@@ -89,9 +87,9 @@ def summary(db: DB, caller: CollegeActor, learner_id: int | None = None,
 def activities(db: DB, caller: CollegeActor, learner_id: int | None = None, course_id: int | None = None,
                since: AwareDatetime | None = None, until: AwareDatetime | None = None,
                limit: int = Query(500, ge=1, le=5000), after: int = Query(0, ge=0)) -> list[dict[str, Any]]:
-    q = fq.filter_activities(select(Activity).where(Activity.college_id == caller.college_id, Activity.id > after),
-                             learner_id=learner_id, course_id=course_id, since=since, until=until)
+    rows = fq.activities(db, caller.college_id, learner_id=learner_id, course_id=course_id, since=since, until=until,
+                         limit=limit, after_id=after)
     return [{"id": a.id, "statement_id": a.statement_id, "actor_id": a.actor_id, "verb": a.verb,
              "object_type": a.object_type, "object_id": a.object_id, "object_name": a.object_name,
              "course_id": a.course_id, "at": a.at.isoformat(), "result": a.result, "ip": a.ip,
-             "user_agent": a.user_agent} for a in db.execute(q.order_by(Activity.id).limit(limit)).scalars()]
+             "user_agent": a.user_agent} for a in rows]

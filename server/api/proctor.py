@@ -7,19 +7,16 @@ from typing import Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
 from server.api.deps import DB, Proctor
 from server.api.schemas import AttemptOut, ChainCheckOut, CommentOut, Number, ReviewOut
-from server.services.errors import Invalid
-from server.services import access
+from server.db.base import iso
+from server.db.models import Attempt, ProctoringSession
+from server.domain.enums import AttemptState, ReviewDecision, SessionStatus
+from server.services import access, proctoring
 from server.services import attempts as attempt_ops
 from server.services import reviews as review_ops
-from server.db.queries import sessions_of_college
-from server.db.base import iso
-from server.db.models import Attempt, ProctoringSession, RecordingSegment, ReviewComment
-from server.domain.attempts import REVIEWABLE
-from server.domain.enums import AttemptState, ReviewDecision, SessionStatus
+from server.services.errors import Invalid
 from server.storage.events import list_in, verify_in
 
 router = APIRouter(prefix="/api/proctor", tags=["proctor"])
@@ -91,12 +88,8 @@ def session_row(db: DB, s: ProctoringSession) -> dict[str, Any]:
 @router.get("/sessions", response_model=list[SessionOut], summary="Proctoring sessions of my college")
 def list_sessions(db: DB, me: Proctor, status: SessionStatus | None = None, needs_review: bool = False,
                   limit: int = Query(200, ge=1, le=1000)) -> list[dict[str, Any]]:
-    q = sessions_of_college(select(ProctoringSession), me.college_id)
-    if status is not None:
-        q = q.where(ProctoringSession.status == status.value)
-    if needs_review:
-        q = q.where(Attempt.state.in_([s.value for s in REVIEWABLE]))
-    rows = db.execute(q.order_by(ProctoringSession.created_at.desc()).limit(limit)).scalars()
+    rows = proctoring.sessions(db, me.college_id, status=status.value if status else None,
+                               needs_review=needs_review, limit=limit)
     return [session_row(db, s) for s in rows]
 
 
@@ -105,10 +98,8 @@ def list_sessions(db: DB, me: Proctor, status: SessionStatus | None = None, need
 def get_session(session_id: str, db: DB, me: Proctor) -> dict[str, Any]:
     s = access.college_session(db, me, session_id)
     attempt = db.get(Attempt, s.attempt_id)
-    segs = db.execute(select(RecordingSegment).where(RecordingSegment.session_id == s.id)
-                      .order_by(RecordingSegment.kind, RecordingSegment.index)).scalars()
-    comments = db.execute(select(ReviewComment).where(ReviewComment.session_id == s.id)
-                          .order_by(ReviewComment.t, ReviewComment.id)).scalars()
+    segs = proctoring.recordings(db, s.id)
+    comments = proctoring.comments(db, s.id)
     return session_row(db, s) | {
         "events": list_in(db, s.id),
         "chain": verify_in(db, s.id).to_dict(),

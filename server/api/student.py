@@ -11,15 +11,15 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from server.api.deps import DB, Settings, Student
-from server.api.schemas import AttemptOut, Number
 from server.api.errors import answer
-from server.services.errors import WrongState
+from server.api.schemas import AttemptOut, Number
+from server.db.base import iso, utcnow
+from server.db.models import Answer, Attempt, Course, Enrolment, Exam
+from server.db.queries import join_course
+from server.domain.enums import AttemptState
 from server.services import access
 from server.services import attempts as attempt_ops
-from server.db.base import iso, utcnow
-from server.db.queries import join_course
-from server.db.models import Answer, Attempt, Course, Enrolment, Exam
-from server.domain.enums import AttemptState
+from server.services.errors import WrongState
 
 router = APIRouter(prefix="/api/student", tags=["student"])
 

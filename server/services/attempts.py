@@ -21,13 +21,14 @@ from server.db.models import (
     Allowance, Answer, Attempt, AttemptTransition, Exam, ProctoringSession, Question, Review, SessionEvent,
     User,
 )
+from proctor.events import fold_events
+from server.db.queries import attempts_of_college as attempts_of_college_query
 from server.domain import grading
 from server.domain.attempts import OPEN, Guards, check_transition
 from server.domain.enums import AttemptState as S
 from server.domain.enums import QuestionKind, Verb, WebhookEvent
-from proctor.events import fold_events
-from server.storage.events import verify_in
 from server.services import access, footprint
+from server.storage.events import verify_in
 from server.webhooks import outbox
 
 log = logging.getLogger("server.attempts")
@@ -303,6 +304,18 @@ def submit(db: Session, attempt: Attempt, student_id: int, now: datetime | None 
     if not attempt.exam.proctored:
         # unproctored (practice) exams need no review: they are verified on submission
         transition(db, attempt, S.verified, actor="system", reason="unproctored exam: verified on submission", now=now)
+
+
+def attempts_of_college(db: Session, college_id: int, *, exam_id: int | None = None, student_id: int | None = None,
+                        state: str | None = None, limit: int = 200, offset: int = 0) -> list[Attempt]:
+    q = attempts_of_college_query(select(Attempt), college_id)
+    if exam_id is not None:
+        q = q.where(Attempt.exam_id == exam_id)
+    if student_id is not None:
+        q = q.where(Attempt.student_id == student_id)
+    if state is not None:
+        q = q.where(Attempt.state == state)
+    return list(db.execute(q.order_by(Attempt.id).limit(limit).offset(offset)).scalars())
 
 
 def attempts_used(db: Session, exam_id: int, student_id: int) -> int:

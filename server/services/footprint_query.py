@@ -37,6 +37,15 @@ def filter_activities(q: Select[Any], *, learner_id: int | None = None, course_i
     return q
 
 
+def activities(db: Session, college_id: int, *, learner_id: int | None = None, course_id: int | None = None,
+               since: datetime | None = None, until: datetime | None = None, limit: int = 500,
+               after_id: int = 0) -> list[Activity]:
+    """The college's raw activity log in order, from the row after ``after_id``."""
+    q = filter_activities(select(Activity).where(Activity.college_id == college_id, Activity.id > after_id),
+                          learner_id=learner_id, course_id=course_id, since=since, until=until)
+    return list(db.execute(q.order_by(Activity.id).limit(limit)).scalars())
+
+
 def learner_courses(db: Session, student_id: int) -> list[int]:
     return list(db.execute(select(Enrolment.course_id).where(Enrolment.student_id == student_id)).scalars())
 

@@ -8,11 +8,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.services import attempts as attempt_ops
 from server.db.models import Attempt, ProctoringSession, Review, ReviewComment
 from server.domain.enums import ReviewDecision
-from server.services.errors import Invalid
 from server.domain.reviews import MissingReason, PastReview, plan_decision
+from server.services import attempts as attempt_ops
+from server.services.errors import Invalid
 
 
 def history(db: Session, attempt_id: int) -> list[Review]:
