@@ -1,4 +1,9 @@
-"""The ``proctor`` command: model set-up, offline analysis, room scan, and the exam server."""
+"""The ``proctor`` command: model set-up, offline analysis and room scan; other packages add commands.
+
+A package adds a subcommand by registering, in the entry-point group ``proctor.commands``, a function that
+takes the subparsers object and adds its parser (with ``set_defaults(func=...)``): the server adds ``serve``
+this way (``server.cli.register``, declared in ``pyproject.toml``), so the engine names no server module.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,9 @@ import argparse
 import json
 import logging
 import sys
+from importlib.metadata import entry_points
 from pathlib import Path
+from typing import Any
 
 
 def _models(args: argparse.Namespace) -> int:
@@ -42,12 +49,18 @@ def _roomscan(args: argparse.Namespace) -> int:
     return roomscan_main(args.rest)
 
 
-def _serve(args: argparse.Namespace) -> int:
-    # The server is a separate package that puts the engine and the store together; the engine never imports it.
-    from server.main import serve
+COMMANDS_GROUP = "proctor.commands"
 
-    serve(host=args.host, port=args.port)
-    return 0
+
+def _add_registered_commands(sub: Any) -> None:
+    """The subcommands other installed packages register (see the module docstring)."""
+    for ep in sorted(entry_points(group=COMMANDS_GROUP), key=lambda e: e.name):
+        try:
+            register = ep.load()
+        except ImportError as exc:  # a broken install of that package must not take the engine's commands down
+            print(f"proctor: the command {ep.name!r} is unavailable: {exc}", file=sys.stderr)
+            continue
+        register(sub)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -73,10 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("rest", nargs=argparse.REMAINDER)
     r.set_defaults(func=_roomscan)
 
-    s = sub.add_parser("serve", help="run the exam server (SQLite and local recordings by default)")
-    s.add_argument("--host", default="127.0.0.1")
-    s.add_argument("--port", type=int, default=8000)
-    s.set_defaults(func=_serve)
+    _add_registered_commands(sub)
     return p
 
 

@@ -39,6 +39,7 @@ import numpy as np
 
 from proctor.media import MediaError, decode_image_bytes, load_image
 from proctor.model_files import model_path, model_versions
+from proctor.settings import MAX_ENROL_PHOTOS
 from proctor.signals import FaceBox, IdentityCheck
 
 # --- calibrated figures ------------------------------------------------------------------------------------
@@ -69,7 +70,6 @@ ENROL_MIN_FACE_PX = 80  # smallest face (box side, pixels) accepted on an enrolm
 # The floor between the softest real photo and a 2-pixel blur:
 ENROL_MIN_SHARPNESS = 15.0
 SECOND_FACE_RATIO = 0.5  # a second face at least this fraction of the largest one's side makes a photo ambiguous
-MAX_ENROL_PHOTOS = 3
 # MediaPipe full-range box side -> dlib HOG box side (same centre): median over the 54 photos of faces/
 # where the face lies fully inside the picture (0.900; centres agree within 1% of the side).
 MEDIAPIPE_TO_DLIB_SIDE = 0.90

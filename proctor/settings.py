@@ -12,6 +12,11 @@ from typing import Any
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# How many reference photos an enrolment takes (1 to this). A fixed limit of the identity step, not a per-exam
+# setting: proctor.identity.enrol and the server's upload check both hold to it. It lives here, in a module
+# with no image libraries, so the server's process can read it without loading OpenCV.
+MAX_ENROL_PHOTOS = 3
+
 
 class FaceSettings(BaseModel):
     detector_min_score: float = 0.5  # full-range detector confidence for a face to count
@@ -149,17 +154,22 @@ class EngineSettings(BaseSettings):
         """A copy with per-exam overrides merged in (nested dicts merge key by key)."""
         if not overrides:
             return self.model_copy(deep=True)
-        merged = _deep_merge(self.model_dump(), overrides)
+        merged = deep_merge(self.model_dump(), overrides, strict=True)
         return EngineSettings.model_validate(merged)
 
 
-def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+def deep_merge(base: dict[str, Any], over: dict[str, Any], *, strict: bool = False) -> dict[str, Any]:
+    """``base`` with ``over`` merged in: nested dicts merge key by key, any other value of ``over`` replaces
+    the one in ``base``; neither input is changed. ``strict``: a key of ``over`` that ``base`` lacks is a
+    ``KeyError`` (an unknown setting) instead of being added."""
     out = dict(base)
     for key, value in over.items():
         if key not in out:
-            raise KeyError(f"unknown setting {key!r}")
-        if isinstance(value, dict) and isinstance(out[key], dict):
-            out[key] = _deep_merge(out[key], value)
+            if strict:
+                raise KeyError(f"unknown setting {key!r}")
+            out[key] = value
+        elif isinstance(value, dict) and isinstance(out[key], dict):
+            out[key] = deep_merge(out[key], value, strict=strict)
         else:
             out[key] = value
     return out

@@ -1,11 +1,10 @@
 """The ASGI app factory and the serve command.
 
 ``create_app(settings)`` builds the FastAPI app: database engine and sessions on ``app.state``, the REST
-routers, the OpenAPI document at ``/openapi.json`` and its docs page at ``/docs``. On start-up (lifespan) it
-runs the migrations (``auto_migrate``), seeds the demo data on first start (``seed_demo``) and starts the
-webhook deliverer (``webhooks_enabled``).
-
-Live-exam routers and static pages are added in :func:`include_live_routes` (the marked hook below).
+routers, the OpenAPI document at ``/openapi.json`` and its docs page at ``/docs``, the live-exam side
+(:func:`include_live_routes`) and the proctors' review workspace. On start-up (lifespan) it runs the migrations
+(``auto_migrate``), seeds the demo data on first start (``seed_demo``) and starts the webhook deliverer
+(``webhooks_enabled``).
 """
 
 from __future__ import annotations
@@ -18,6 +17,7 @@ from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator, Callable
 
 from fastapi import FastAPI, Request, Response
+from pydantic import BaseModel
 
 from server.api import auth, college_exams, college_integrations, college_people, college_programmes
 from server.api import footprint, learning, proctor, student, surveys, teacher
@@ -37,6 +37,10 @@ API_ROUTERS = [
     footprint.router, surveys.college_router,
     plan_check.router, teacher_content.router,
 ]
+
+class Health(BaseModel):
+    ok: bool
+
 
 # --- structured logs -------------------------------------------------------------------------------------
 _STD_ATTRS = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
@@ -68,16 +72,12 @@ def configure_logging(settings: ServerSettings) -> None:
     root.setLevel(settings.log_level.upper())
 
 
-# --- the live-exam hook -----------------------------------------------------------------------------------
+# --- the live-exam side ----------------------------------------------------------------------------------
 def include_live_routes(app: FastAPI) -> None:
-    """LIVE-EXAM ROUTES GO HERE: WebRTC/live routers and static pages (web_client), e.g.
-    ``app.include_router(live_router)`` / ``app.mount("/exam", StaticFiles(...))``.
-
-    ``app.state`` has ``settings``, ``engine``, ``session_factory`` and ``stores`` (EventStore, SessionStore,
-    RecordingStore) for them to use. Attempt checks: server.api.services.attempts.mark_identity_verified /
-    mark_room_scanned (call inside a transaction, e.g. ``with transaction(app.state.session_factory) as db``).
-    """
-    from server.live.app import install_live  # live exams: signalling, analysis workers, recording, student page
+    """The live-exam side (``server.live.app.install_live``): WebRTC signalling, the analysis workers, the
+    recordings and the student's exam page. It works on ``app.state``'s ``settings``, ``session_factory`` and
+    ``stores`` (events, sessions, recordings), and moves attempts through ``server.services.attempts``."""
+    from server.live.app import install_live
 
     install_live(app, app.state.settings, app.state.stores)
 
@@ -169,7 +169,7 @@ def create_app(settings: ServerSettings | None = None, *,
                               "ms": round((time.perf_counter() - t0) * 1000, 1)})
         return response
 
-    @app.get("/healthz", tags=["health"], summary="Liveness and database check")
+    @app.get("/healthz", tags=["health"], response_model=Health, summary="Liveness and database check")
     def healthz() -> dict[str, Any]:
         from sqlalchemy import text
 
@@ -180,7 +180,7 @@ def create_app(settings: ServerSettings | None = None, *,
     for router in API_ROUTERS:
         app.include_router(router)
     include_live_routes(app)
-    # --- review workspace hook (issue 5): proctor review pages and their API -----------------------------
+    # the proctors' review workspace: its pages and their API
     from server.review.routes import install_review
 
     install_review(app)

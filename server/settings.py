@@ -52,7 +52,7 @@ class ServerSettings(BaseSettings):
     webhook_user_agent: str = "proctor-webhooks/0.1"
     webhook_allow_private_targets: bool = False  # True lets webhooks go to loopback/private or plain-http URLs (dev, tests)
 
-    # --- blob storage: recordings, evidence frames, enrolment photos (issue 14) ---------------------------
+    # --- blob storage: recordings, evidence frames, enrolment photos ---------------------------
     blob_backend: Literal["local", "s3"] = "local"  # local: files under data_dir/recordings; s3: a bucket (below)
     s3_endpoint_url: str | None = None  # e.g. https://s3.example.kz (None: the AWS endpoint of s3_region)
     s3_bucket: str = "proctor"
@@ -70,8 +70,7 @@ class ServerSettings(BaseSettings):
     blob_spool_retry_base_s: float = 0.5  # upload retry delay after the n-th failure: base * 2**(n-1), capped
     blob_spool_retry_max_s: float = 30.0
 
-    # --- live exams (added by the live-exam work) ----------------------------------------------------
-    # (keep live-exam fields in this section)
+    # --- live exams: analysis workers, media, reconnection, recordings -------------------------------------
     # analysis worker processes (0: one per CPU core; measured best at 16 sessions with benchmarks/bench_live.py:
     # more processes than cores cost ~5-10 % more CPU per analysed frame in switching between them)
     live_workers: int = 0
@@ -91,7 +90,7 @@ class ServerSettings(BaseSettings):
     live_ice_loopback: bool = False  # offer 127.0.0.1 as an ICE candidate (tests, single-machine benchmarks)
     live_node_id: str | None = None  # default: <hostname>:<port>
 
-    # --- LTI 1.3 and personal data (issue 15; keep these fields in this section) ------------------------
+    # --- LTI 1.3 and personal data -------------------------------------------------------------------------
     lti_deliverer_enabled: bool = True  # run the background sender of grades and proctoring controls (and key rotation)
     lti_key_max_age_days: float = 90.0  # the signing key is replaced after this long
     lti_key_prepublish_days: float = 7.0  # the next key is in the JWKS this long before it signs

@@ -9,8 +9,8 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
 from server.api.deps import DB, Caller, From, Settings
-from server.api.errors import ApiError
-from server.api.services import footprint
+from server.services.errors import Unauthenticated, Unsupported
+from server.services import footprint
 from server.auth.keys import new_token
 from server.auth.passwords import needs_rehash, verify_password, hash_password
 from server.db.base import utcnow
@@ -51,7 +51,7 @@ def login(body: LoginIn, db: DB, settings: Settings, origin: From, response: Res
     user = db.execute(select(User).where(func.lower(User.email) == body.email.strip().lower())).scalar_one_or_none()
     ok = verify_password(user.password_hash if user else None, body.password)
     if user is None or not ok or not user.is_active:
-        raise ApiError(401, "unauthorized", "wrong e-mail or password")
+        raise Unauthenticated("wrong e-mail or password")
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(body.password)
     token, digest = new_token()
@@ -67,7 +67,7 @@ def login(body: LoginIn, db: DB, settings: Settings, origin: From, response: Res
 @router.post("/logout", status_code=204, summary="Sign out (revokes the token)")
 def logout(db: DB, caller: Caller, settings: Settings, origin: From) -> Response:
     if caller.token_id is None:
-        raise ApiError(400, "bad_request", "API keys do not sign out; revoke the key instead")
+        raise Unsupported("API keys do not sign out; revoke the key instead")
     tok = db.get(AuthToken, caller.token_id)
     tok.revoked_at = utcnow()
     footprint.record(db, college_id=caller.college_id, actor_id=caller.user_id, verb=Verb.signed_out,
@@ -81,5 +81,5 @@ def logout(db: DB, caller: Caller, settings: Settings, origin: From) -> Response
 @router.get("/me", response_model=UserOut, summary="The signed-in person")
 def me(db: DB, caller: Caller) -> UserOut:
     if caller.user_id is None:
-        raise ApiError(400, "bad_request", "an API key is not a person")
+        raise Unsupported("an API key is not a person")
     return user_out(db.get(User, caller.user_id))

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
 from server.api.deps import DB, Admin, CollegeActor, Settings
-from server.api.errors import ApiError, not_found
-from server.api.services import access
-from server.auth.keys import new_api_key, new_webhook_secret
-from server.db.base import utcnow
-from server.db.models import ApiKey, WebhookDelivery, WebhookEndpoint
+from server.api.schemas import Number
+from server.db.base import iso
+from server.db.models import ApiKey, WebhookEndpoint
 from server.domain.enums import WebhookEvent
+from server.services import access, integrations
 
 router = APIRouter(prefix="/api/v1", tags=["college: API keys and webhooks"])
 
@@ -24,36 +21,73 @@ class ApiKeyIn(BaseModel):
     name: str = Field(min_length=1, max_length=128)
 
 
+class ApiKeyOut(BaseModel):
+    id: int
+    name: str
+    prefix: str
+    created_at: str
+    last_used_at: str | None
+    revoked_at: str | None
+
+
+class NewApiKeyOut(ApiKeyOut):
+    key: str = Field(description="the key itself: shown in this answer only")
+
+
+class WebhookOut(BaseModel):
+    id: int
+    url: str
+    events: list[str]
+    is_active: bool
+    created_at: str
+
+
+class NewWebhookOut(WebhookOut):
+    secret: str = Field(description="the signing secret: shown in this answer only")
+
+
+class DeliveryTryOut(BaseModel):
+    number: int
+    at: str
+    ok: bool
+    status_code: int | None
+    error: str | None
+    duration_ms: Number
+
+
+class DeliveryOut(BaseModel):
+    id: int
+    event_id: str
+    event_type: str
+    status: str
+    attempts: int
+    next_attempt_at: str
+    delivered_at: str | None
+    last_error: str | None
+    log: list[DeliveryTryOut]
+
+
 def key_out(k: ApiKey) -> dict[str, Any]:
     return {"id": k.id, "name": k.name, "prefix": k.prefix, "created_at": k.created_at.isoformat(),
-            "last_used_at": k.last_used_at.isoformat() if k.last_used_at else None,
-            "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None}
+            "last_used_at": iso(k.last_used_at),
+            "revoked_at": iso(k.revoked_at)}
 
 
-@router.post("/api-keys", status_code=201, summary="Create an API key (the key is shown in this answer only)")
+@router.post("/api-keys", status_code=201, response_model=NewApiKeyOut,
+             summary="Create an API key (the key is shown in this answer only)")
 def create_api_key(body: ApiKeyIn, db: DB, caller: Admin) -> dict[str, Any]:
-    key, prefix, digest = new_api_key()
-    row = ApiKey(college_id=caller.college_id, name=body.name, prefix=prefix, key_hash=digest,
-                 created_by_id=caller.user_id)
-    db.add(row)
-    db.flush()
+    row, key = integrations.create_api_key(db, caller, body.name)
     return key_out(row) | {"key": key}
 
 
-@router.get("/api-keys", summary="List the college's API keys (never the keys themselves)")
+@router.get("/api-keys", response_model=list[ApiKeyOut], summary="List the college's API keys (never the keys themselves)")
 def list_api_keys(db: DB, caller: Admin) -> list[dict[str, Any]]:
-    rows = db.execute(select(ApiKey).where(ApiKey.college_id == caller.college_id).order_by(ApiKey.id)).scalars()
-    return [key_out(k) for k in rows]
+    return [key_out(k) for k in integrations.api_keys_of_college(db, caller.college_id)]
 
 
-@router.delete("/api-keys/{key_id}", summary="Revoke an API key")
+@router.delete("/api-keys/{key_id}", response_model=ApiKeyOut, summary="Revoke an API key")
 def revoke_api_key(key_id: int, db: DB, caller: Admin) -> dict[str, Any]:
-    row = db.get(ApiKey, key_id)
-    if row is None or row.college_id != caller.college_id:
-        raise not_found("API key", key_id)
-    if row.revoked_at is None:
-        row.revoked_at = utcnow()
-    return key_out(row)
+    return key_out(integrations.revoke_api_key(db, caller, key_id))
 
 
 class WebhookIn(BaseModel):
@@ -66,60 +100,33 @@ def endpoint_out(ep: WebhookEndpoint) -> dict[str, Any]:
             "created_at": ep.created_at.isoformat()}
 
 
-def _check_url(url: str, allow_private: bool) -> None:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ApiError(422, "validation_error", "the webhook URL must be an http(s) URL",
-                       [{"field": "body.url", "message": "must be http(s)://host/..."}])
-    if not allow_private:
-        import ipaddress
-
-        host = parts.hostname
-        try:
-            ip = ipaddress.ip_address(host)
-            private = ip.is_private or ip.is_loopback or ip.is_link_local
-        except ValueError:
-            private = host in ("localhost",) or host.endswith(".localhost")
-        if private or parts.scheme != "https":
-            raise ApiError(422, "validation_error", "webhook URLs must be public https URLs",
-                           [{"field": "body.url", "message": "private, loopback or plain-http targets are refused"}])
-
-
-@router.post("/webhooks", status_code=201,
+@router.post("/webhooks", status_code=201, response_model=NewWebhookOut,
              summary="Register a webhook endpoint (its signing secret is shown in this answer only)")
 def create_webhook(body: WebhookIn, db: DB, caller: CollegeActor, settings: Settings) -> dict[str, Any]:
-    _check_url(body.url, settings.webhook_allow_private_targets)
-    secret = new_webhook_secret()
-    ep = WebhookEndpoint(college_id=caller.college_id, url=body.url, secret=secret,
-                         events=sorted({e.value for e in body.events}))
-    db.add(ep)
-    db.flush()
+    ep, secret = integrations.create_webhook(db, caller, body.url, body.events,
+                                             allow_private=settings.webhook_allow_private_targets)
     return endpoint_out(ep) | {"secret": secret}
 
 
-@router.get("/webhooks")
+@router.get("/webhooks", response_model=list[WebhookOut], summary="List the college's webhook endpoints")
 def list_webhooks(db: DB, caller: CollegeActor) -> list[dict[str, Any]]:
-    rows = db.execute(select(WebhookEndpoint).where(WebhookEndpoint.college_id == caller.college_id)
-                      .order_by(WebhookEndpoint.id)).scalars()
-    return [endpoint_out(ep) for ep in rows]
+    return [endpoint_out(ep) for ep in integrations.webhooks_of_college(db, caller.college_id)]
 
 
 @router.delete("/webhooks/{endpoint_id}", status_code=204, summary="Disable a webhook endpoint")
 def disable_webhook(endpoint_id: int, db: DB, caller: CollegeActor) -> Response:
-    access.college_endpoint(db, caller, endpoint_id).is_active = False
+    integrations.disable_webhook(access.college_endpoint(db, caller, endpoint_id))
     return Response(status_code=204)
 
 
-@router.get("/webhooks/{endpoint_id}/deliveries", summary="Deliveries to an endpoint, each try logged")
+@router.get("/webhooks/{endpoint_id}/deliveries", response_model=list[DeliveryOut],
+            summary="Deliveries to an endpoint, each try logged")
 def list_deliveries(endpoint_id: int, db: DB, caller: CollegeActor,
                     limit: int = Query(100, ge=1, le=1000)) -> list[dict[str, Any]]:
     ep = access.college_endpoint(db, caller, endpoint_id)
-    rows = db.execute(select(WebhookDelivery).where(WebhookDelivery.endpoint_id == ep.id)
-                      .order_by(WebhookDelivery.id.desc()).limit(limit)).scalars()
     return [{
         "id": d.id, "event_id": d.event_id, "event_type": d.event_type, "status": d.status, "attempts": d.attempts,
-        "next_attempt_at": d.next_attempt_at.isoformat(), "delivered_at": d.delivered_at.isoformat()
-        if d.delivered_at else None, "last_error": d.last_error,
+        "next_attempt_at": d.next_attempt_at.isoformat(), "delivered_at": iso(d.delivered_at), "last_error": d.last_error,
         "log": [{"number": t.number, "at": t.at.isoformat(), "ok": t.ok, "status_code": t.status_code,
                  "error": t.error, "duration_ms": t.duration_ms} for t in d.log],
-    } for d in rows]
+    } for d in integrations.deliveries(db, ep, limit)]

@@ -10,7 +10,7 @@ from fastapi import Depends, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.api.errors import ApiError, forbidden
+from server.services.errors import Forbidden, Unauthenticated
 from server.auth.keys import api_key_prefix, matches, sha256_hex
 from server.auth.principal import Principal
 from server.db.base import utcnow
@@ -60,8 +60,8 @@ def get_origin(request: Request) -> Origin:
 From = Annotated[Origin, Depends(get_origin)]
 
 
-def _unauthorized(message: str = "sign in or send an API key") -> ApiError:
-    return ApiError(401, "unauthorized", message)
+def _unauthorized(message: str = "sign in or send an API key") -> Unauthenticated:
+    return Unauthenticated(message)
 
 
 def _from_api_key(db: Session, key: str) -> Principal:
@@ -115,7 +115,7 @@ Caller = Annotated[Principal, Depends(get_principal)]
 def require_roles(*roles: Role) -> Callable[[Principal], Principal]:
     def _check(principal: Caller) -> Principal:
         if principal.is_api_key or not principal.has_role(*roles):
-            raise forbidden(f"this needs the role {' or '.join(r.value for r in roles)}")
+            raise Forbidden(f"this needs the role {' or '.join(r.value for r in roles)}")
         return principal
 
     return _check
@@ -123,7 +123,7 @@ def require_roles(*roles: Role) -> Callable[[Principal], Principal]:
 
 def _college_actor(principal: Caller) -> Principal:
     if not principal.acts_for_college:
-        raise forbidden("this needs a college API key or a college admin")
+        raise Forbidden("this needs a college API key or a college admin")
     return principal
 
 

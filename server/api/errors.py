@@ -1,9 +1,17 @@
-"""Errors as clear 4xx answers with a machine-readable body::
+"""The API edge of errors: the one place that chooses the HTTP status of every refusal. Services and routes
+raise domain errors (``server.services.errors``); the handlers here answer each with its status and a
+machine-readable body::
 
     {"error": {"code": "validation_error", "message": "...", "details": [{"field": "body.title", ...}]}}
 
-Codes: validation_error (422), unauthorized (401), forbidden (403), not_found (404), conflict (409),
-illegal_transition (409), rule_violation (422), rate_limited (429), internal_error (500).
+Domain error -> status (code): NotFound 404 (not_found), Unauthenticated 401 (unauthorized, with
+``WWW-Authenticate: Bearer``), Forbidden 403 (forbidden), Unsupported 400 (bad_request), Conflict 409
+(conflict), WrongState and the attempt state machine's IllegalTransition 409 (illegal_transition), Invalid 422
+(validation_error), RuleViolation 422 (rule_violation); an unknown proctoring session 404, a database
+integrity error 409, anything else 500 (internal_error). Request validation answers 422 (validation_error).
+
+``ApiError`` is for the HTTP layer's own refusals that have no domain meaning (a body too large, a body that
+is not JSON, a service switched off), raised by routes only.
 """
 
 from __future__ import annotations
@@ -18,31 +26,35 @@ from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from server.domain.attempts import IllegalTransition
+from server.services.errors import (
+    Conflict, DomainError, Forbidden, Invalid, NotFound, RuleViolation, Unauthenticated, Unsupported,
+)
 from server.storage.events import UnknownSession
 
 log = logging.getLogger("server.api")
 
 
 class ApiError(Exception):
+    """A refusal of the HTTP layer itself, with its status (see the module docstring)."""
+
     def __init__(self, status: int, code: str, message: str, details: Any = None):
         super().__init__(message)
         self.status, self.code, self.message, self.details = status, code, message, details
 
 
-def not_found(what: str, ident: Any) -> ApiError:
-    return ApiError(404, "not_found", f"{what} {ident} was not found", {"object": what, "id": ident})
+# Looked up along each error's class hierarchy: a subclass not listed (WrongState) answers as its base (Conflict),
+# with its own code.
+STATUS_OF: dict[type[DomainError], int] = {
+    NotFound: 404, Unauthenticated: 401, Forbidden: 403, Unsupported: 400, Conflict: 409, Invalid: 422,
+    RuleViolation: 422,
+}
 
 
-def forbidden(message: str = "your role does not allow this") -> ApiError:
-    return ApiError(403, "forbidden", message)
-
-
-def conflict(message: str, details: Any = None) -> ApiError:
-    return ApiError(409, "conflict", message, details)
-
-
-def invalid(message: str, field: str | None = None) -> ApiError:
-    return ApiError(422, "validation_error", message, [{"field": field, "message": message}] if field else None)
+def status_of(exc: DomainError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS_OF:
+            return STATUS_OF[cls]
+    return 400
 
 
 def body(code: str, message: str, details: Any = None) -> dict[str, Any]:
@@ -50,6 +62,14 @@ def body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     if details is not None:
         err["details"] = details
     return {"error": err}
+
+
+def answer(exc: DomainError) -> JSONResponse:
+    """The answer to a refusal that a route returns instead of raising, so the request's transaction still
+    commits what it did before refusing (e.g. an attempt moved to timed_out)."""
+    status = status_of(exc)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body(exc.code, exc.message, exc.details), status_code=status, headers=headers)
 
 
 _STATUS_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
@@ -61,6 +81,10 @@ def install(app: FastAPI) -> None:
     async def _api_error(_req: Request, exc: ApiError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         return JSONResponse(body(exc.code, exc.message, exc.details), status_code=exc.status, headers=headers)
+
+    @app.exception_handler(DomainError)
+    async def _domain_error(_req: Request, exc: DomainError) -> JSONResponse:
+        return answer(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_req: Request, exc: RequestValidationError) -> JSONResponse:

@@ -3,7 +3,6 @@ synchronous class, open a material, hand in a task (on time or late); my footpri
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Query
@@ -11,24 +10,73 @@ from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy import select
 
 from server.api.deps import DB, From, Person, Settings, Student
-from server.api.errors import conflict
 from server.api.footprint import xapi_page
-from server.api.services import access, footprint
-from server.api.services import footprint_query as fq
-from server.db.base import utcnow
-from server.db.models import Activity, ClassMeeting, Course, Material, Task, TaskSubmission, User
-from server.domain.enums import Verb
+from server.api.schemas import LearnerSummaryOut, Number, XapiPage
+from server.db.models import ClassMeeting, Course, Material, Task, TaskSubmission, User
+from server.services import footprint_query as fq
+from server.services import learning
 
 router = APIRouter(prefix="/api/learning", tags=["learning"])
-
-JOIN_EARLY = timedelta(minutes=15)
 
 
 class SubmissionIn(BaseModel):
     content: str = Field(min_length=1, max_length=200_000)
 
 
-@router.get("/courses", summary="My courses with their classes, materials and tasks")
+class ClassBrief(BaseModel):
+    id: int
+    title: str
+    starts_at: str
+    ends_at: str
+
+
+class MaterialBrief(BaseModel):
+    id: int
+    title: str
+    url: str | None
+
+
+class MyTaskOut(BaseModel):
+    id: int
+    title: str
+    due_at: str
+    max_points: Number
+    submitted_at: str | None
+    on_time: bool | None
+    points: Number | None
+
+
+class MyCourseOut(BaseModel):
+    id: int
+    code: str
+    title: str
+    classes: list[ClassBrief]
+    materials: list[MaterialBrief]
+    tasks: list[MyTaskOut]
+
+
+class JoinedOut(BaseModel):
+    class_id: int
+    joined_at: str
+
+
+class LeftOut(BaseModel):
+    class_id: int
+    left_at: str
+    duration_s: Number
+
+
+class MaterialOut(MaterialBrief):
+    body: str | None
+
+
+class HandedInOut(BaseModel):
+    task_id: int
+    submitted_at: str
+    on_time: bool
+
+
+@router.get("/courses", response_model=list[MyCourseOut], summary="My courses with their classes, materials and tasks")
 def my_courses(db: DB, me: Student) -> list[dict[str, Any]]:
     out = []
     for cid in fq.learner_courses(db, me.user_id):
@@ -51,66 +99,37 @@ def my_courses(db: DB, me: Student) -> list[dict[str, Any]]:
     return out
 
 
-@router.post("/classes/{class_id}/join", summary="Join a synchronous class (attendance)")
+@router.post("/classes/{class_id}/join", response_model=JoinedOut, summary="Join a synchronous class (attendance)")
 def join_class(class_id: int, db: DB, me: Student, origin: From) -> dict[str, Any]:
-    m = access.enrolled_item(db, me, ClassMeeting, class_id, "class")
-    now = utcnow()
-    if not (m.starts_at - JOIN_EARLY <= now <= m.ends_at):
-        raise conflict("the class is not running now", {"starts_at": m.starts_at.isoformat(),
-                                                        "ends_at": m.ends_at.isoformat()})
-    a = footprint.record(db, college_id=me.college_id, actor_id=me.user_id, verb=Verb.joined_class,
-                         object_type="class", object_id=m.id, object_name=m.title, course_id=m.course_id,
-                         ip=origin.ip, user_agent=origin.user_agent, at=now)
+    m, a = learning.join_class(db, me, class_id, ip=origin.ip, user_agent=origin.user_agent)
     return {"class_id": m.id, "joined_at": a.at.isoformat()}
 
 
-@router.post("/classes/{class_id}/leave", summary="Leave a synchronous class")
+@router.post("/classes/{class_id}/leave", response_model=LeftOut, summary="Leave a synchronous class")
 def leave_class(class_id: int, db: DB, me: Student, origin: From) -> dict[str, Any]:
-    m = access.enrolled_item(db, me, ClassMeeting, class_id, "class")
-    joined = db.execute(select(Activity.at).where(
-        Activity.actor_id == me.user_id, Activity.verb == Verb.joined_class.value, Activity.object_type == "class",
-        Activity.object_id == str(m.id)).order_by(Activity.id.desc()).limit(1)).scalar_one_or_none()
-    if joined is None:
-        raise conflict("you have not joined this class")
-    now = utcnow()
-    a = footprint.record(db, college_id=me.college_id, actor_id=me.user_id, verb=Verb.left_class, object_type="class",
-                         object_id=m.id, object_name=m.title, course_id=m.course_id,
-                         result={"duration_s": round((now - joined).total_seconds(), 2)}, ip=origin.ip,
-                         user_agent=origin.user_agent, at=now)
+    m, a = learning.leave_class(db, me, class_id, ip=origin.ip, user_agent=origin.user_agent)
     return {"class_id": m.id, "left_at": a.at.isoformat(), "duration_s": a.result["duration_s"]}
 
 
-@router.post("/materials/{material_id}/open", summary="Open a study material")
+@router.post("/materials/{material_id}/open", response_model=MaterialOut, summary="Open a study material")
 def open_material(material_id: int, db: DB, me: Student, origin: From) -> dict[str, Any]:
-    m = access.enrolled_item(db, me, Material, material_id, "material")
-    footprint.record(db, college_id=me.college_id, actor_id=me.user_id, verb=Verb.opened_material,
-                     object_type="material", object_id=m.id, object_name=m.title, course_id=m.course_id,
-                     ip=origin.ip, user_agent=origin.user_agent)
+    m = learning.open_material(db, me, material_id, ip=origin.ip, user_agent=origin.user_agent)
     return {"id": m.id, "title": m.title, "url": m.url, "body": m.body}
 
 
-@router.post("/tasks/{task_id}/submit", status_code=201, summary="Hand in a task (on time or late)")
+@router.post("/tasks/{task_id}/submit", status_code=201, response_model=HandedInOut,
+             summary="Hand in a task (on time or late)")
 def submit_task(task_id: int, body: SubmissionIn, db: DB, me: Student, origin: From) -> dict[str, Any]:
-    t = access.enrolled_item(db, me, Task, task_id, "task")
-    if db.execute(select(TaskSubmission.id).where(TaskSubmission.task_id == t.id,
-                                                  TaskSubmission.student_id == me.user_id)).first():
-        raise conflict("the task was already handed in")
-    now = utcnow()
-    on_time = now <= t.due_at
-    db.add(TaskSubmission(task_id=t.id, student_id=me.user_id, submitted_at=now, on_time=on_time, content=body.content))
-    footprint.record(db, college_id=me.college_id, actor_id=me.user_id, verb=Verb.submitted_task, object_type="task",
-                     object_id=t.id, object_name=t.title, course_id=t.course_id,
-                     result={"completion": True, "on_time": on_time}, ip=origin.ip, user_agent=origin.user_agent,
-                     at=now)
-    return {"task_id": t.id, "submitted_at": now.isoformat(), "on_time": on_time}
+    sub = learning.submit_task(db, me, task_id, body.content, ip=origin.ip, user_agent=origin.user_agent)
+    return {"task_id": sub.task_id, "submitted_at": sub.submitted_at.isoformat(), "on_time": sub.on_time}
 
 
-@router.get("/footprint", summary="My footprint summary")
+@router.get("/footprint", response_model=LearnerSummaryOut, summary="My footprint summary")
 def my_footprint(db: DB, me: Student) -> dict[str, Any]:
     return fq.learner_summary(db, db.get(User, me.user_id))
 
 
-@router.get("/footprint/xapi", summary="My footprint as xAPI statements")
+@router.get("/footprint/xapi", response_model=XapiPage, summary="My footprint as xAPI statements")
 def my_xapi(db: DB, me: Person, settings: Settings, since: AwareDatetime | None = None,
             until: AwareDatetime | None = None, limit: int = Query(500, ge=1, le=5000),
             after: int = Query(0, ge=0)) -> dict[str, Any]:

@@ -11,14 +11,15 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from server.api.deps import DB, Settings, Student
-from server.api.errors import body as error_body
-from server.api.errors import not_found
-from server.api.services import access
-from server.api.services import attempts as attempt_ops
-from server.db.base import utcnow
+from server.api.errors import answer
+from server.api.schemas import AttemptOut, Number
+from server.db.base import iso, utcnow
 from server.db.models import Answer, Attempt, Course, Enrolment, Exam
-from server.domain.attempts import OPEN
+from server.db.queries import join_course
 from server.domain.enums import AttemptState
+from server.services import access
+from server.services import attempts as attempt_ops
+from server.services.errors import WrongState
 
 router = APIRouter(prefix="/api/student", tags=["student"])
 
@@ -27,20 +28,61 @@ class AnswerIn(BaseModel):
     response: Any
 
 
+class CourseRef(BaseModel):
+    id: int
+    title: str
+
+
+class StudentExamOut(BaseModel):
+    id: int
+    title: str
+    type: str
+    course: CourseRef
+    opens_at: str
+    closes_at: str
+    time_limit_min: int
+    extra_time_min: int
+    proctored: bool
+    attempts_allowed: int
+    attempts_used: int
+    questions: int
+    can_start: bool
+
+
+class StudentQuestionOut(BaseModel):
+    id: int
+    position: int
+    kind: str
+    prompt: str
+    options: list[str] | None
+    points: Number
+    response: Any
+
+
+class QuestionsOut(BaseModel):
+    attempt_id: int
+    deadline_at: str | None
+    questions: list[StudentQuestionOut]
+
+
+class SavedAnswerOut(BaseModel):
+    question_id: int
+    response: Any
+    saved_at: str
+
+
 def _timed_out(db: DB, attempt: Attempt) -> JSONResponse:
     """The time ran out: the move to timed_out is kept (the request commits), the action is refused."""
-    return JSONResponse(error_body("illegal_transition", "the time for this attempt ran out; answers given in time "
-                                   "were kept", {"from": AttemptState.started.value,
-                                                 "to": AttemptState.timed_out.value,
-                                                 "attempt": attempt_ops.summary(db, attempt)}), status_code=409)
+    return answer(WrongState("the time for this attempt ran out; answers given in time were kept",
+                             {"from": AttemptState.started.value, "to": AttemptState.timed_out.value,
+                              "attempt": attempt_ops.summary(db, attempt)}))
 
 
-@router.get("/exams", summary="Exams of my courses, with what I can do now")
+@router.get("/exams", response_model=list[StudentExamOut], summary="Exams of my courses, with what I can do now")
 def my_exams(db: DB, me: Student) -> list[dict[str, Any]]:
     now = utcnow()
     rows = db.execute(
-        select(Exam, Course).join(Course, Course.id == Exam.course_id)
-        .join(Enrolment, Enrolment.course_id == Course.id)
+        join_course(select(Exam, Course)).join(Enrolment, Enrolment.course_id == Course.id)
         .where(Enrolment.student_id == me.user_id).order_by(Exam.opens_at, Exam.id)
     ).all()
     out = []
@@ -58,23 +100,17 @@ def my_exams(db: DB, me: Student) -> list[dict[str, Any]]:
     return out
 
 
-@router.post("/exams/{exam_id}/attempts", status_code=201,
+@router.post("/exams/{exam_id}/attempts", status_code=201, response_model=AttemptOut,
              summary="Start an attempt (or get my open one): a proctored exam waits for identity and room checks")
 def start_attempt(exam_id: int, db: DB, me: Student, response: Response) -> dict[str, Any]:
-    exam = db.get(Exam, exam_id)
-    if exam is None or db.get(Course, exam.course_id).college_id != me.college_id \
-            or not access.is_enrolled(db, me.user_id, exam.course_id):
-        raise not_found("exam", exam_id)
-    for a in db.execute(select(Attempt).where(Attempt.exam_id == exam.id, Attempt.student_id == me.user_id,
-                                              Attempt.state.in_([s.value for s in OPEN]))).scalars():
-        attempt_ops.expire_if_overdue(db, a, 0)
+    exam = access.enrolled_exam(db, me, exam_id)
     attempt, created = attempt_ops.start(db, exam, me.user_id)
     if not created:
         response.status_code = 200
     return attempt_ops.summary(db, attempt)
 
 
-@router.get("/attempts", summary="My attempts")
+@router.get("/attempts", response_model=list[AttemptOut], summary="My attempts")
 def my_attempts(db: DB, me: Student, settings: Settings) -> list[dict[str, Any]]:
     rows = db.execute(select(Attempt).where(Attempt.student_id == me.user_id).order_by(Attempt.id)).scalars().all()
     for a in rows:
@@ -82,14 +118,15 @@ def my_attempts(db: DB, me: Student, settings: Settings) -> list[dict[str, Any]]
     return [attempt_ops.summary(db, a) for a in rows]
 
 
-@router.get("/attempts/{attempt_id}", summary="One of my attempts")
+@router.get("/attempts/{attempt_id}", response_model=AttemptOut, summary="One of my attempts")
 def my_attempt(attempt_id: int, db: DB, me: Student, settings: Settings) -> dict[str, Any]:
     attempt = access.own_attempt(db, me, attempt_id)
     attempt_ops.expire_if_overdue(db, attempt, settings.deadline_grace_s)
     return attempt_ops.summary(db, attempt)
 
 
-@router.post("/attempts/{attempt_id}/start", summary="Begin answering (the attempt must be ready to start)")
+@router.post("/attempts/{attempt_id}/start", response_model=AttemptOut,
+             summary="Begin answering (the attempt must be ready to start)")
 def begin(attempt_id: int, db: DB, me: Student, settings: Settings) -> Any:
     attempt = access.own_attempt(db, me, attempt_id)
     if attempt_ops.expire_if_overdue(db, attempt, 0):
@@ -98,24 +135,26 @@ def begin(attempt_id: int, db: DB, me: Student, settings: Settings) -> Any:
     return attempt_ops.summary(db, attempt)
 
 
-@router.get("/attempts/{attempt_id}/questions", summary="The questions, without answers, with my saved responses")
+@router.get("/attempts/{attempt_id}/questions", response_model=QuestionsOut,
+            summary="The questions, without answers, with my saved responses")
 def questions(attempt_id: int, db: DB, me: Student, settings: Settings) -> Any:
     attempt = access.own_attempt(db, me, attempt_id)
     if attempt_ops.expire_if_overdue(db, attempt, settings.deadline_grace_s):
         return _timed_out(db, attempt)
     if attempt.state != AttemptState.started:
-        return JSONResponse(error_body("illegal_transition", f"questions are shown only while the attempt is "
-                                       f"started (it is {attempt.state})", {"from": attempt.state}), status_code=409)
+        return answer(WrongState(f"questions are shown only while the attempt is started (it is {attempt.state})",
+                                 {"from": attempt.state}))
     saved = {a.question_id: a for a in db.execute(select(Answer).where(Answer.attempt_id == attempt.id)).scalars()}
     return {
-        "attempt_id": attempt.id, "deadline_at": attempt.deadline_at.isoformat() if attempt.deadline_at else None,
+        "attempt_id": attempt.id, "deadline_at": iso(attempt.deadline_at),
         "questions": [{"id": q.id, "position": q.position, "kind": q.kind, "prompt": q.prompt, "options": q.options,
                        "points": q.points, "response": saved[q.id].response if q.id in saved else None}
                       for q in attempt.exam.questions],
     }
 
 
-@router.put("/attempts/{attempt_id}/answers/{question_id}", summary="Save an answer as it is given")
+@router.put("/attempts/{attempt_id}/answers/{question_id}", response_model=SavedAnswerOut,
+            summary="Save an answer as it is given")
 def save_answer(attempt_id: int, question_id: int, body: AnswerIn, db: DB, me: Student, settings: Settings) -> Any:
     attempt = access.own_attempt(db, me, attempt_id)
     if attempt_ops.expire_if_overdue(db, attempt, settings.deadline_grace_s):
@@ -124,7 +163,7 @@ def save_answer(attempt_id: int, question_id: int, body: AnswerIn, db: DB, me: S
     return {"question_id": question_id, "response": answer.response, "saved_at": answer.saved_at.isoformat()}
 
 
-@router.post("/attempts/{attempt_id}/submit", summary="Hand the attempt in")
+@router.post("/attempts/{attempt_id}/submit", response_model=AttemptOut, summary="Hand the attempt in")
 def submit(attempt_id: int, db: DB, me: Student, settings: Settings) -> Any:
     attempt = access.own_attempt(db, me, attempt_id)
     if attempt_ops.expire_if_overdue(db, attempt, settings.deadline_grace_s):

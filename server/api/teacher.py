@@ -9,13 +9,12 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from server.api.deps import DB, Teacher
-from server.api.errors import ApiError, not_found
-from server.api.services import access, footprint
-from server.api.services import attempts as attempt_ops
-from server.api.services import footprint_query as fq
-from server.db.base import utcnow
-from server.db.models import Answer, Attempt, Course, CourseTeacher, Enrolment, Exam, Question, Task, TaskSubmission, User
-from server.domain.enums import AttemptState, Role, Verb
+from server.api.schemas import AttemptOut, LearnerSummaryOut, Number, PointsOut
+from server.db.models import Attempt, Course, CourseTeacher
+from server.domain.enums import Role
+from server.services import access, marking
+from server.services import attempts as attempt_ops
+from server.services import footprint_query as fq
 
 router = APIRouter(prefix="/api/teacher", tags=["teacher"])
 
@@ -24,14 +23,49 @@ class PointsIn(BaseModel):
     points: float = Field(ge=0)
 
 
-def _my_course(db: DB, me: Teacher, course_id: int) -> Course:
-    course = access.college_course(db, me, course_id)
-    if me.role is Role.teacher and not access.teaches(db, me.user_id, course.id):
-        raise not_found("course", course_id)
-    return course
+class CourseBrief(BaseModel):
+    id: int
+    code: str
+    title: str
 
 
-@router.get("/courses", summary="Courses I teach (a college admin sees all)")
+class AnswerMarksOut(BaseModel):
+    question_id: int
+    kind: str
+    prompt: str
+    response: Any
+    auto_points: Number | None
+    manual_points: Number | None
+    max_points: Number
+
+
+class MarkedAttemptOut(AttemptOut):
+    points: PointsOut
+
+
+class AttemptWithAnswersOut(MarkedAttemptOut):
+    answers: list[AnswerMarksOut]
+
+
+class SubmissionOut(BaseModel):
+    student_id: int
+    submitted_at: str
+    on_time: bool
+    content: str
+    points: Number | None
+
+
+class TaskGradeOut(BaseModel):
+    task_id: int
+    student_id: int
+    points: Number | None
+
+
+def _points(a: Attempt) -> dict[str, Any]:
+    return {"score": a.score, "max_score": a.max_score, "needs_manual_grading": a.needs_manual_grading}
+
+
+@router.get("/courses", response_model=list[CourseBrief], summary="Courses I teach (a college admin sees all)")
 def my_courses(db: DB, me: Teacher) -> list[dict[str, Any]]:
     q = select(Course).where(Course.college_id == me.college_id)
     if me.role is Role.teacher:
@@ -39,10 +73,11 @@ def my_courses(db: DB, me: Teacher) -> list[dict[str, Any]]:
     return [{"id": c.id, "code": c.code, "title": c.title} for c in db.execute(q.order_by(Course.id)).scalars()]
 
 
-@router.get("/attempts", summary="Attempts of my courses' exams, with answers and points")
+@router.get("/attempts", response_model=list[AttemptWithAnswersOut],
+            summary="Attempts of my courses' exams, with answers and points")
 def attempts(db: DB, me: Teacher, exam_id: int, needs_grading: bool = False) -> list[dict[str, Any]]:
     exam = access.college_exam(db, me, exam_id)
-    _my_course(db, me, exam.course_id)
+    access.taught_course(db, me, exam.course_id)
     q = select(Attempt).where(Attempt.exam_id == exam.id)
     if needs_grading:
         q = q.where(Attempt.needs_manual_grading.is_(True))
@@ -50,7 +85,7 @@ def attempts(db: DB, me: Teacher, exam_id: int, needs_grading: bool = False) -> 
     for a in db.execute(q.order_by(Attempt.id)).scalars():
         answers = {x.question_id: x for x in a.answers}
         out.append(attempt_ops.summary(db, a) | {
-            "points": {"score": a.score, "max_score": a.max_score, "needs_manual_grading": a.needs_manual_grading},
+            "points": _points(a),
             "answers": [{"question_id": q.id, "kind": q.kind, "prompt": q.prompt,
                          "response": answers[q.id].response if q.id in answers else None,
                          "auto_points": answers[q.id].auto_points if q.id in answers else None,
@@ -59,72 +94,33 @@ def attempts(db: DB, me: Teacher, exam_id: int, needs_grading: bool = False) -> 
     return out
 
 
-@router.put("/attempts/{attempt_id}/answers/{question_id}/points", summary="Hand-mark an answer")
+@router.put("/attempts/{attempt_id}/answers/{question_id}/points", response_model=MarkedAttemptOut,
+            summary="Hand-mark an answer")
 def mark_answer(attempt_id: int, question_id: int, body: PointsIn, db: DB, me: Teacher) -> dict[str, Any]:
     attempt = access.college_attempt(db, me, attempt_id)
-    _my_course(db, me, attempt.exam.course_id)
-    if attempt.state in (AttemptState.created, AttemptState.ready_to_start, AttemptState.started):
-        raise ApiError(409, "illegal_transition", "answers are marked after the attempt is handed in",
-                       {"from": attempt.state})
-    q = db.get(Question, question_id)
-    if q is None or q.exam_id != attempt.exam_id:
-        raise not_found("question", question_id)
-    if body.points > q.points:
-        raise ApiError(422, "validation_error", f"at most {q.points} points",
-                       [{"field": "body.points", "message": f"at most {q.points}"}])
-    answer = db.execute(select(Answer).where(Answer.attempt_id == attempt.id, Answer.question_id == q.id)
-                        ).scalar_one_or_none()
-    if answer is None:
-        answer = Answer(attempt_id=attempt.id, question_id=q.id, response=None)
-        db.add(answer)
-        attempt.answers.append(answer)
-    was_pending = attempt.needs_manual_grading
-    answer.manual_points, answer.graded_by_id = body.points, me.user_id
-    db.flush()
-    attempt_ops.regrade(db, attempt)
-    if was_pending and not attempt.needs_manual_grading:
-        attempt_ops.publish_after_manual_grading(db, attempt)
-    return attempt_ops.summary(db, attempt) | {"points": {"score": attempt.score, "max_score": attempt.max_score,
-                                                          "needs_manual_grading": attempt.needs_manual_grading}}
+    access.taught_course(db, me, attempt.exam.course_id)
+    marking.mark_answer(db, me, attempt, question_id, body.points)
+    return attempt_ops.summary(db, attempt) | {"points": _points(attempt)}
 
 
-@router.get("/tasks/{task_id}/submissions", summary="Hand-ins of a task")
+@router.get("/tasks/{task_id}/submissions", response_model=list[SubmissionOut], summary="Hand-ins of a task")
 def submissions(task_id: int, db: DB, me: Teacher) -> list[dict[str, Any]]:
-    t = db.get(Task, task_id)
-    if t is None:
-        raise not_found("task", task_id)
-    _my_course(db, me, t.course_id)
-    rows = db.execute(select(TaskSubmission).where(TaskSubmission.task_id == t.id).order_by(TaskSubmission.id))
+    t = marking.taught_task(db, me, task_id)
     return [{"student_id": s.student_id, "submitted_at": s.submitted_at.isoformat(), "on_time": s.on_time,
-             "content": s.content, "points": s.points} for s in rows.scalars()]
+             "content": s.content, "points": s.points} for s in marking.submissions(db, t)]
 
 
-@router.put("/tasks/{task_id}/submissions/{student_id}/grade", summary="Grade a hand-in")
+@router.put("/tasks/{task_id}/submissions/{student_id}/grade", response_model=TaskGradeOut,
+            summary="Grade a hand-in")
 def grade_task(task_id: int, student_id: int, body: PointsIn, db: DB, me: Teacher) -> dict[str, Any]:
-    t = db.get(Task, task_id)
-    if t is None:
-        raise not_found("task", task_id)
-    _my_course(db, me, t.course_id)
-    s = db.execute(select(TaskSubmission).where(TaskSubmission.task_id == t.id,
-                                                TaskSubmission.student_id == student_id)).scalar_one_or_none()
-    if s is None:
-        raise not_found("submission", f"{task_id}/{student_id}")
-    if body.points > t.max_points:
-        raise ApiError(422, "validation_error", f"at most {t.max_points} points",
-                       [{"field": "body.points", "message": f"at most {t.max_points}"}])
-    s.points, s.graded_by_id, s.graded_at = body.points, me.user_id, utcnow()
-    footprint.record(db, college_id=me.college_id, actor_id=student_id, verb=Verb.graded, object_type="task",
-                     object_id=t.id, object_name=t.title, course_id=t.course_id,
-                     result={"score": body.points, "max_score": t.max_points, "graded_by": me.user_id})
+    t = marking.taught_task(db, me, task_id)
+    s = marking.grade_submission(db, me, t, student_id, body.points)
     return {"task_id": t.id, "student_id": student_id, "points": s.points}
 
 
-@router.get("/courses/{course_id}/footprint", summary="Footprint summary of every learner of my course")
+@router.get("/courses/{course_id}/footprint", response_model=list[LearnerSummaryOut],
+            summary="Footprint summary of every learner of my course")
 def course_footprint(course_id: int, db: DB, me: Teacher) -> list[dict[str, Any]]:
-    course = _my_course(db, me, course_id)
-    students = db.execute(select(User).join(Enrolment, Enrolment.student_id == User.id)
-                          .where(Enrolment.course_id == course.id).order_by(User.id)).scalars()
-    return [fq.learner_summary(db, s, [course.id]) for s in students]
+    course = access.taught_course(db, me, course_id)
+    return [fq.learner_summary(db, s, [course.id]) for s in fq.course_learners(db, course.id)]
 
-
-__all__ = ["router", "Exam"]

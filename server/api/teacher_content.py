@@ -19,8 +19,8 @@ from sqlalchemy import or_, select
 from server.api import college_exams, college_programmes, surveys
 from server.api.deps import DB, Teacher
 from server.api.errors import not_found
-from server.api.services import access
-from server.api.services.attempts import grade_view
+from server.services import access
+from server.services.attempts import grade_view
 from server.api.teacher import _my_course
 from server.db.base import utcnow
 from server.db.models import (

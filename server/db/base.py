@@ -25,6 +25,11 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def iso(moment: datetime | None) -> str | None:
+    """A stored time as the API gives it: ISO 8601, or None when it is not set."""
+    return moment.isoformat() if moment is not None else None
+
+
 class UTCDateTime(TypeDecorator):
     """Stored as naive UTC on every backend, always read back as an aware UTC datetime."""
 

@@ -1,5 +1,7 @@
 """ORM guard: rows of the audit tables (footprint activities, attempt transitions, review decisions) are
-only ever inserted. The migration adds database triggers that refuse changes made outside the ORM too."""
+only ever inserted. A model says it is such a table by inheriting :class:`AppendOnly`; the check runs before
+every flush of any session. The migration adds database triggers that refuse changes made outside the ORM
+too."""
 
 from __future__ import annotations
 
@@ -13,18 +15,15 @@ class AppendOnlyViolation(RuntimeError):
     pass
 
 
-def _append_only_types() -> tuple[type, ...]:
-    from server.db.models import Activity, AttemptTransition, Review
-
-    return (Activity, AttemptTransition, Review)
+class AppendOnly:
+    """Mixin of the models whose rows may be inserted but never changed or deleted."""
 
 
 @event.listens_for(Session, "before_flush")
 def _refuse_changes(session: Session, _ctx: Any, _instances: Any) -> None:
-    kinds = _append_only_types()
     for obj in session.deleted:
-        if isinstance(obj, kinds):
+        if isinstance(obj, AppendOnly):
             raise AppendOnlyViolation(f"{type(obj).__tablename__} is append-only: rows cannot be deleted")
     for obj in session.dirty:
-        if isinstance(obj, kinds) and session.is_modified(obj, include_collections=False):
+        if isinstance(obj, AppendOnly) and session.is_modified(obj, include_collections=False):
             raise AppendOnlyViolation(f"{type(obj).__tablename__} is append-only: rows cannot be changed")

@@ -60,6 +60,11 @@ class SessionStatus(StrEnum):
     error = "error"
 
 
+# The statuses of a session that is still going on (it may get media, events and proctor messages).
+ACTIVE_SESSION_STATUSES: tuple[str, ...] = (SessionStatus.pending.value, SessionStatus.live.value,
+                                            SessionStatus.stream_lost.value)
+
+
 class TrackKind(StrEnum):
     video = "video"
     audio = "audio"

@@ -18,7 +18,7 @@ class AttemptHooks:
         return db.get(Attempt, ps.attempt_id)
 
     def identity_verified(self, session_id: str, enrolment_id: int | None) -> str:
-        from server.api.services.attempts import mark_identity_verified
+        from server.services.attempts import mark_identity_verified
 
         with transaction(self.session_factory, write_lock=True) as db:
             attempt = self._attempt(db, session_id)
@@ -27,7 +27,7 @@ class AttemptHooks:
             return attempt.state
 
     def room_scanned(self, session_id: str) -> str:
-        from server.api.services.attempts import mark_room_scanned
+        from server.services.attempts import mark_room_scanned
 
         with transaction(self.session_factory, write_lock=True) as db:
             attempt = self._attempt(db, session_id)

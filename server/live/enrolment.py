@@ -16,6 +16,7 @@ from typing import Any, Callable
 from fastapi import APIRouter, Request, UploadFile
 from sqlalchemy import select
 
+from proctor.settings import MAX_ENROL_PHOTOS as MAX_PHOTOS
 from server.api.errors import ApiError
 from server.db.engine import transaction
 from server.db.models import IdentityEnrolment
@@ -23,8 +24,6 @@ from server.live.hub import LiveError
 from server.live.routes import Caller, own_session
 
 router = APIRouter(prefix="/api/live", tags=["live"])
-
-MAX_PHOTOS = 3  # proctor.identity.MAX_ENROL_PHOTOS
 
 
 def save_enrolment(session_factory: Any, student_id: int, enrolment: dict[str, Any], photo_sha256s: list[str],

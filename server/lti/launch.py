@@ -18,8 +18,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from server.api.errors import ApiError
-from server.api.services import attempts as attempt_ops
-from server.api.services import footprint
+from server.services import attempts as attempt_ops
+from server.services import footprint
 from server.auth.keys import new_token
 from server.db.base import utcnow
 from server.db.models import (

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from server.api.deps import DB, Settings
 from server.api.errors import ApiError
-from server.api.services import attempts as attempt_ops
+from server.services import attempts as attempt_ops
 from server.db.base import utcnow
 from server.db.models import (
     Attempt, CourseTeacher, Exam, LtiAttemptLink, LtiContext, LtiRegistration, LtiResourceLink, User,

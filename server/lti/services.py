@@ -55,7 +55,7 @@ def _iso(t: datetime) -> str:
 
 def score_payload(attempt: Attempt, sub: str, now: datetime) -> dict[str, Any] | None:
     """The AGS Score for the attempt's state, or None when nothing is to be sent yet."""
-    from server.api.services.attempts import grade_view
+    from server.services.attempts import grade_view
 
     state = attempt.state
     out: dict[str, Any] = {"userId": sub, "timestamp": _iso(now), "activityProgress": "Completed"}

@@ -22,8 +22,9 @@ from sqlalchemy import select
 
 from server.api.deps import DB, Proctor, get_principal
 from server.api.errors import ApiError
-from server.api.services import access
-from server.api.services import attempts as attempt_ops
+from server.services.errors import Unauthenticated
+from server.services import access
+from server.services import attempts as attempt_ops
 from server.auth.principal import Principal
 from server.db.engine import transaction
 from server.db.models import Attempt, College, Course, Exam, ProctoringSession, SessionEvent, User
@@ -49,10 +50,8 @@ def _page_caller(request: Request) -> Principal | None:
     with request.app.state.session_factory() as db, db.begin():
         try:
             return get_principal(request, db)
-        except ApiError as exc:
-            if exc.status == 401:
-                return None
-            raise
+        except Unauthenticated:
+            return None
 
 
 def _page(request: Request, name: str) -> Response:

@@ -12,8 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from proctor.events import EVENT_KINDS
-from server.api.services import attempts as attempt_ops
-from server.api.services import reviews as review_ops
+from server.services import attempts as attempt_ops
+from server.services import reviews as review_ops
+from server.domain.enums import ACTIVE_SESSION_STATUSES as ACTIVE
 from server.db.models import (
     Attempt, College, Course, Exam, IdentityEnrolment, ProctoringSession, RecordingSegment, ReviewComment, User,
 )
@@ -21,7 +22,6 @@ from server.storage import Stores
 from server.storage.events import list_in, verify_in
 
 BROWSER_KINDS = ("tab_switch", "fullscreen_exit", "copy_paste", "devtools")
-ACTIVE = ("pending", "live", "stream_lost")
 
 
 def fold_with_seq(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:

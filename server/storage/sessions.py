@@ -16,12 +16,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from server.db.base import utcnow
 from server.db.engine import transaction
+from proctor.settings import deep_merge
 from server.db.models import Attempt, Course, Exam, ProctoringSession
-from server.domain.enums import SessionStatus
+from server.db.queries import sessions_of_college
+from server.domain.enums import ACTIVE_SESSION_STATUSES as ACTIVE, SessionStatus
 from server.storage.events import UnknownSession
-
-ACTIVE = (SessionStatus.pending.value, SessionStatus.live.value, SessionStatus.stream_lost.value)
-
 
 class IllegalSessionChange(ValueError):
     pass
@@ -78,18 +77,11 @@ class SessionStore(Protocol):
     def active(self, college_id: int | None = None) -> list[SessionState]: ...
 
 
-def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for k, v in over.items():
-        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
-    return out
-
-
 def state_of(db: Session, row: ProctoringSession) -> SessionState:
     attempt = db.get(Attempt, row.attempt_id)
     exam = db.get(Exam, attempt.exam_id)
     course = db.get(Course, exam.course_id)
-    overrides = _merge(exam.engine_settings or {}, row.settings_overrides or {})
+    overrides = deep_merge(exam.engine_settings or {}, row.settings_overrides or {})
     return SessionState(
         id=row.id, attempt_id=row.attempt_id, exam_id=exam.id, student_id=attempt.student_id,
         college_id=course.college_id, status=row.status, created_at=row.created_at, started_at=row.started_at,
@@ -232,6 +224,5 @@ class SqlSessionStore:
         with transaction(self.session_factory) as db:
             q = select(ProctoringSession).where(ProctoringSession.status.in_(ACTIVE))
             if college_id is not None:
-                q = (q.join(Attempt, Attempt.id == ProctoringSession.attempt_id).join(Exam, Exam.id == Attempt.exam_id)
-                     .join(Course, Course.id == Exam.course_id).where(Course.college_id == college_id))
+                q = sessions_of_college(q, college_id)
             return [state_of(db, r) for r in db.execute(q).scalars().all()]

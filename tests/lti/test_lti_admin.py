@@ -155,7 +155,7 @@ def test_an_lms_email_never_takes_over_an_account(factory: Any, world: Any) -> N
 
 def test_a_hand_marked_grade_follows_the_verification(db_url: str, tmp_path: Any, world: Any, factory: Any) -> None:
     """Verified with a hand-marked answer still open: PendingManual, no score; the score goes when it is marked."""
-    from server.api.services import attempts as attempt_ops
+    from server.services import attempts as attempt_ops
     from server.db.models import (
         Attempt, Exam, LtiAttemptLink, LtiDeployment, LtiRegistration, LtiResourceLink, LtiServiceCall, Question,
     )

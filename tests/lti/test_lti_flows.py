@@ -13,7 +13,7 @@ import jwt
 import pytest
 from sqlalchemy import select
 
-from server.api.services import attempts as attempt_ops
+from server.services import attempts as attempt_ops
 from server.db.engine import transaction
 from server.db.models import (
     Attempt, Enrolment, LtiAttemptLink, LtiContext, LtiServiceCall, ProctoringSession, User,

@@ -78,7 +78,7 @@ def build(app: Any, data_dir: Path, analysis_dir: Path) -> ReviewWorld:
                     Answer(attempt_id=a.id, question_id=qs[2].id, response="def")])
         db.flush()
         db.refresh(a)
-        from server.api.services.attempts import regrade
+        from server.services.attempts import regrade
 
         regrade(db, a)
         ps = ProctoringSession(attempt_id=a.id, created_at=now)

@@ -128,7 +128,7 @@ def test_session_view_recording_and_tampering(app, client, factory, world):
 
 def test_decisions_follow_the_backend_rules(app, client, factory, world):
     attempt_id, sid = _live_like_session(app, factory, world, "alice", 70.0, ["speech"])
-    from server.api.services.attempts import regrade
+    from server.services.attempts import regrade
 
     with transaction(factory) as db:
         regrade(db, db.get(Attempt, attempt_id))  # graded on submission (no answers: 0 points)

@@ -173,7 +173,7 @@ def _submitted_attempt(server, exam_title: str) -> int:
                     Answer(attempt_id=a.id, question_id=qs[3].id, response="a list built from a loop in one line")])
         db.flush()
         db.refresh(a)
-        from server.api.services.attempts import regrade
+        from server.services.attempts import regrade
 
         regrade(db, a)
         return a.id

@@ -1,4 +1,5 @@
-"""All ORM models; importing this package registers every table on ``Base.metadata``."""
+"""All ORM models; importing this package registers every table on ``Base.metadata`` (and, through the
+audit tables' ``AppendOnly`` mixin, the append-only check of ``server.db.guards``)."""
 
 from server.db.models.org import ApiKey, AuthToken, College, User
 from server.db.models.programme import ClassMeeting, Course, CourseTeacher, CurriculumItem, Enrolment, Material, Programme, Task, TaskSubmission
@@ -14,12 +15,11 @@ from server.db.models.proctoring import (
 from server.db.models.footprint import Activity
 from server.db.models.survey import Survey, SurveyAnswer, SurveyParticipation, SurveyQuestion, SurveyResponse
 from server.db.models.webhook import WebhookDelivery, WebhookDeliveryAttempt, WebhookEndpoint
-from server.db.models.lti import (  # noqa: F401  (LTI 1.3, issue 15)
+from server.db.models.lti import (  # noqa: F401
     LtiAttemptLink, LtiContext, LtiDeployment, LtiLaunchData, LtiRegistration, LtiResourceLink, LtiServiceCall,
     LtiToolKey, LtiUserLink,
 )
-from server.db.models.privacy import ConsentRecord, DeletionRecord, RetentionPolicy  # noqa: F401  (issue 15)
-from server.db import guards as _guards  # noqa: F401  (registers the append-only check)
+from server.db.models.privacy import ConsentRecord, DeletionRecord, RetentionPolicy  # noqa: F401
 
 __all__ = [
     "Activity", "Allowance", "Answer", "ApiKey", "Attempt", "AttemptTransition", "AuthToken", "ClassMeeting",

@@ -9,6 +9,7 @@ from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.db.base import Base, UTCDateTime, one_of, utcnow
+from server.db.guards import AppendOnly
 from server.domain.enums import AttemptState, ExamType, QuestionKind, values
 
 
@@ -105,7 +106,7 @@ class Answer(Base):
     attempt: Mapped[Attempt] = relationship(back_populates="answers")
 
 
-class AttemptTransition(Base):
+class AttemptTransition(AppendOnly, Base):
     """Append-only log of every attempt state change: who moved it, from what, to what, why."""
 
     __tablename__ = "attempt_transitions"

@@ -14,6 +14,7 @@ from sqlalchemy import JSON, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db.base import Base, UTCDateTime, one_of, utcnow
+from server.db.guards import AppendOnly
 from server.domain.enums import Verb, values
 
 
@@ -21,7 +22,7 @@ def new_statement_id() -> str:
     return str(uuid.uuid4())
 
 
-class Activity(Base):
+class Activity(AppendOnly, Base):
     __tablename__ = "activities"
     __table_args__ = (
         Index("ix_activities_actor_id_at", "actor_id", "at"),

@@ -11,6 +11,7 @@ from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.db.base import Base, UTCDateTime, one_of, utcnow
+from server.db.guards import AppendOnly
 from server.domain.enums import ReviewDecision, SessionStatus, TrackKind, values
 
 
@@ -84,7 +85,7 @@ class RecordingSegment(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class Review(Base):
+class Review(AppendOnly, Base):
     """A reviewer's decision on an attempt. Rows are never changed: this table is the decision audit log."""
 
     __tablename__ = "reviews"

@@ -8,11 +8,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.api.services import attempts as attempt_ops
-from server.db.models import Attempt, Review, ReviewComment
+from server.db.models import Attempt, ProctoringSession, Review, ReviewComment
 from server.domain.enums import ReviewDecision
-from server.api.errors import ApiError
 from server.domain.reviews import MissingReason, PastReview, plan_decision
+from server.services import attempts as attempt_ops
+from server.services.errors import Invalid
 
 
 def history(db: Session, attempt_id: int) -> list[Review]:
@@ -27,7 +27,7 @@ def decide(db: Session, attempt: Attempt, reviewer_id: int, decision: ReviewDeci
                              [PastReview(r.id, r.reviewer_id, ReviewDecision(r.decision), r.is_override) for r in past],
                              reason)
     except MissingReason as exc:
-        raise ApiError(422, "validation_error", str(exc), [{"field": "body.reason", "message": str(exc)}])
+        raise Invalid(str(exc), [{"field": "body.reason", "message": str(exc)}])
     frm = attempt.state
     sess = attempt_ops.session_of(db, attempt)
     attempt_ops.transition(db, attempt, plan.target, actor=f"user:{reviewer_id}", actor_id=reviewer_id,
@@ -44,6 +44,18 @@ def decide(db: Session, attempt: Attempt, reviewer_id: int, decision: ReviewDeci
                              event_seq=c.get("event_seq"), text=c["text"]))
     db.flush()
     return review
+
+
+def add_comment(db: Session, sess: ProctoringSession, author_id: int, t: float, text: str,
+                event_seq: int | None = None) -> ReviewComment:
+    """A comment on a moment of the session (``t`` seconds from its start), optionally on one of its events."""
+    if event_seq is not None and event_seq >= sess.event_count:
+        raise Invalid(f"the session has no event {event_seq}",
+                      [{"field": "body.event_seq", "message": "no such event"}])
+    c = ReviewComment(session_id=sess.id, author_id=author_id, t=t, event_seq=event_seq, text=text)
+    db.add(c)
+    db.flush()
+    return c
 
 
 def review_dict(r: Review) -> dict[str, Any]:

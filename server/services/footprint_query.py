@@ -5,15 +5,45 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from server.db.base import utcnow
-from server.db.models import Activity, Attempt, ClassMeeting, Course, Enrolment, Material, Task, TaskSubmission, User
+from server.db.models import Activity, Attempt, ClassMeeting, Enrolment, Material, Task, TaskSubmission, User
 from server.domain.enums import AttemptState, Verb
 from server.domain.footprint import LearnerFacts, summarise
 from server.domain.xapi import ActivityFacts, statement
-from server.api.services.attempts import grade_view
+from server.services import programmes
+from server.services.attempts import grade_view
+
+
+def course_learners(db: Session, course_id: int) -> list[User]:
+    """The students enrolled in a course, by id."""
+    return list(db.execute(select(User).join(Enrolment, Enrolment.student_id == User.id)
+                           .where(Enrolment.course_id == course_id).order_by(User.id)).scalars())
+
+
+def filter_activities(q: Select[Any], *, learner_id: int | None = None, course_id: int | None = None,
+                      since: datetime | None = None, until: datetime | None = None) -> Select[Any]:
+    """``q`` (over ``Activity``) kept to one learner, one course and a time range [since, until)."""
+    if learner_id is not None:
+        q = q.where(Activity.actor_id == learner_id)
+    if course_id is not None:
+        q = q.where(Activity.course_id == course_id)
+    if since is not None:
+        q = q.where(Activity.at >= since)
+    if until is not None:
+        q = q.where(Activity.at < until)
+    return q
+
+
+def activities(db: Session, college_id: int, *, learner_id: int | None = None, course_id: int | None = None,
+               since: datetime | None = None, until: datetime | None = None, limit: int = 500,
+               after_id: int = 0) -> list[Activity]:
+    """The college's raw activity log in order, from the row after ``after_id``."""
+    q = filter_activities(select(Activity).where(Activity.college_id == college_id, Activity.id > after_id),
+                          learner_id=learner_id, course_id=course_id, since=since, until=until)
+    return list(db.execute(q.order_by(Activity.id).limit(limit)).scalars())
 
 
 def learner_courses(db: Session, student_id: int) -> list[int]:
@@ -65,18 +95,11 @@ def statements(db: Session, college_id: int, base_url: str, *, learner_id: int |
                course_id: int | None = None, since: datetime | None = None, until: datetime | None = None,
                limit: int = 500, after_id: int = 0) -> tuple[list[dict[str, Any]], int | None]:
     """Statements in time order and the last row id (for the next page) when the page is full."""
-    q = (select(Activity, User).join(User, User.id == Activity.actor_id)
-         .where(Activity.college_id == college_id, Activity.id > after_id))
-    if learner_id is not None:
-        q = q.where(Activity.actor_id == learner_id)
-    if course_id is not None:
-        q = q.where(Activity.course_id == course_id)
-    if since is not None:
-        q = q.where(Activity.at >= since)
-    if until is not None:
-        q = q.where(Activity.at < until)
+    q = filter_activities(select(Activity, User).join(User, User.id == Activity.actor_id)
+                          .where(Activity.college_id == college_id, Activity.id > after_id),
+                          learner_id=learner_id, course_id=course_id, since=since, until=until)
     rows = db.execute(q.order_by(Activity.id).limit(limit)).all()
-    courses = {c.id: c.title for c in db.execute(select(Course).where(Course.college_id == college_id)).scalars()}
+    courses = programmes.course_titles(db, college_id)
     out = [statement(ActivityFacts(
         statement_id=a.statement_id, actor_account=str(u.id), actor_name=u.full_name, verb=Verb(a.verb),
         object_type=a.object_type, object_id=a.object_id, object_name=a.object_name, at=a.at, result=a.result,

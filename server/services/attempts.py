@@ -15,19 +15,20 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from server.api.errors import ApiError, conflict, not_found
-from server.db.base import utcnow
+from server.services.errors import Conflict, Invalid, NotFound, WrongState
+from server.db.base import iso, utcnow
 from server.db.models import (
-    Allowance, Answer, Attempt, AttemptTransition, Course, Exam, ProctoringSession, Question, Review, SessionEvent,
+    Allowance, Answer, Attempt, AttemptTransition, Exam, ProctoringSession, Question, Review, SessionEvent,
     User,
 )
+from proctor.events import fold_events
+from server.db.queries import attempts_of_college as attempts_of_college_query
 from server.domain import grading
 from server.domain.attempts import OPEN, Guards, check_transition
 from server.domain.enums import AttemptState as S
-from server.domain.enums import ExamType, QuestionKind, Verb, WebhookEvent
-from proctor.events import fold_events
+from server.domain.enums import QuestionKind, Verb, WebhookEvent
+from server.services import access, footprint
 from server.storage.events import verify_in
-from server.api.services import footprint
 from server.webhooks import outbox
 
 log = logging.getLogger("server.attempts")
@@ -37,7 +38,7 @@ WEBHOOK_FOR = {S.verified: WebhookEvent.attempt_verified, S.rejected: WebhookEve
 
 
 def college_of(db: Session, attempt: Attempt) -> int:
-    return db.get(Course, attempt.exam.course_id).college_id
+    return access.college_of_exam(db, attempt.exam)
 
 
 def extra_minutes(db: Session, exam_id: int, student_id: int) -> int:
@@ -45,6 +46,11 @@ def extra_minutes(db: Session, exam_id: int, student_id: int) -> int:
         select(Allowance).where(Allowance.exam_id == exam_id, Allowance.student_id == student_id)
     ).scalar_one_or_none()
     return row.extra_time_min if row else 0
+
+
+def window_end(db: Session, exam: Exam, student_id: int) -> datetime:
+    """When the exam's window closes for this student (their extra time included)."""
+    return exam.closes_at + timedelta(minutes=extra_minutes(db, exam.id, student_id))
 
 
 def question_specs(exam: Exam) -> list[grading.QuestionSpec]:
@@ -91,10 +97,10 @@ def summary(db: Session, attempt: Attempt) -> dict[str, Any]:
         "number": attempt.number,
         "state": attempt.state,
         "created_at": attempt.created_at.isoformat(),
-        "started_at": attempt.started_at.isoformat() if attempt.started_at else None,
-        "deadline_at": attempt.deadline_at.isoformat() if attempt.deadline_at else None,
-        "submitted_at": attempt.submitted_at.isoformat() if attempt.submitted_at else None,
-        "decided_at": attempt.decided_at.isoformat() if attempt.decided_at else None,
+        "started_at": iso(attempt.started_at),
+        "deadline_at": iso(attempt.deadline_at),
+        "submitted_at": iso(attempt.submitted_at),
+        "decided_at": iso(attempt.decided_at),
         "identity_verified": attempt.identity_verified_at is not None,
         "room_scanned": attempt.room_scanned_at is not None,
         "proctoring_session_id": sess.id if sess else None,
@@ -126,8 +132,8 @@ def integrity_report(db: Session, attempt: Attempt) -> dict[str, Any]:
         sev = str(e.get("severity"))
         k["severities"][sev] = k["severities"].get(sev, 0) + 1
     return out | {"session": {
-        "id": sess.id, "status": sess.status, "started_at": sess.started_at.isoformat() if sess.started_at else None,
-        "ended_at": sess.ended_at.isoformat() if sess.ended_at else None, "integrity_score": sess.integrity_score,
+        "id": sess.id, "status": sess.status, "started_at": iso(sess.started_at),
+        "ended_at": iso(sess.ended_at), "integrity_score": sess.integrity_score,
         "event_count": sess.event_count, "events": len(events), "events_by_kind": by_kind, "stream_gaps": sess.stream_gaps or [],
         "chain": chain.to_dict(), "report": sess.report,
     }}
@@ -148,8 +154,7 @@ def transition(db: Session, attempt: Attempt, target: S, *, actor: str = "system
     if tgt is S.started:
         attempt.started_at = now
         limit = timedelta(minutes=exam.time_limit_min + extra_minutes(db, exam.id, attempt.student_id))
-        window_end = exam.closes_at + timedelta(minutes=extra_minutes(db, exam.id, attempt.student_id))
-        attempt.deadline_at = min(now + limit, window_end)
+        attempt.deadline_at = min(now + limit, window_end(db, exam, attempt.student_id))
         footprint.record(db, college_id=college_id, actor_id=attempt.student_id, verb=Verb.attempt_started,
                          object_type="exam", object_id=exam.id, object_name=exam.title, course_id=exam.course_id,
                          at=now)
@@ -202,8 +207,8 @@ def _maybe_ready(db: Session, attempt: Attempt, actor: str, actor_id: int | None
 def mark_identity_verified(db: Session, attempt: Attempt, *, enrolment_id: int | None = None,
                            actor: str = "system", actor_id: int | None = None) -> None:
     if attempt.state != S.created:
-        raise ApiError(409, "illegal_transition", f"identity is checked before the exam starts (attempt is "
-                                                  f"{attempt.state})", {"from": attempt.state})
+        raise WrongState(f"identity is checked before the exam starts (attempt is "
+                         f"{attempt.state})", {"from": attempt.state})
     attempt.identity_verified_at = attempt.identity_verified_at or utcnow()
     sess = session_of(db, attempt)
     if sess is not None and enrolment_id is not None:
@@ -213,8 +218,8 @@ def mark_identity_verified(db: Session, attempt: Attempt, *, enrolment_id: int |
 
 def mark_room_scanned(db: Session, attempt: Attempt, *, actor: str = "system", actor_id: int | None = None) -> None:
     if attempt.state != S.created:
-        raise ApiError(409, "illegal_transition", f"the room is scanned before the exam starts (attempt is "
-                                                  f"{attempt.state})", {"from": attempt.state})
+        raise WrongState(f"the room is scanned before the exam starts (attempt is "
+                         f"{attempt.state})", {"from": attempt.state})
     attempt.room_scanned_at = attempt.room_scanned_at or utcnow()
     _maybe_ready(db, attempt, actor, actor_id)
 
@@ -228,20 +233,23 @@ def expire_if_overdue(db: Session, attempt: Attempt, grace_s: float, now: dateti
         transition(db, attempt, S.timed_out, reason="the time limit ran out", now=now)
         return True
     if attempt.state in (S.created, S.ready_to_start):
-        window_end = exam.closes_at + timedelta(minutes=extra_minutes(db, exam.id, attempt.student_id))
-        if now > window_end:
+        if now > window_end(db, exam, attempt.student_id):
             transition(db, attempt, S.timed_out, reason="the exam window closed before the attempt started", now=now)
             return True
     return False
 
 
 def start(db: Session, exam: Exam, student_id: int, now: datetime | None = None) -> tuple[Attempt, bool]:
-    """The student's open attempt of the exam, or a new one. Returns (attempt, created)."""
+    """The student's open attempt of the exam, or a new one. Returns (attempt, created). An open attempt whose
+    time ran out is moved to timed_out first (so it does not count as open)."""
     now = now or utcnow()
+    for a in db.execute(select(Attempt).where(Attempt.exam_id == exam.id, Attempt.student_id == student_id,
+                                              Attempt.state.in_([s.value for s in OPEN]))).scalars().all():
+        expire_if_overdue(db, a, 0, now)
     if now < exam.opens_at:
-        raise conflict(f"the exam opens at {exam.opens_at.isoformat()}", {"opens_at": exam.opens_at.isoformat()})
+        raise Conflict(f"the exam opens at {exam.opens_at.isoformat()}", {"opens_at": exam.opens_at.isoformat()})
     if now >= exam.closes_at:
-        raise conflict(f"the exam closed at {exam.closes_at.isoformat()}", {"closes_at": exam.closes_at.isoformat()})
+        raise Conflict(f"the exam closed at {exam.closes_at.isoformat()}", {"closes_at": exam.closes_at.isoformat()})
     mine = db.execute(
         select(Attempt).where(Attempt.exam_id == exam.id, Attempt.student_id == student_id).order_by(Attempt.number)
     ).scalars().all()
@@ -250,7 +258,7 @@ def start(db: Session, exam: Exam, student_id: int, now: datetime | None = None)
             return a, False
     counted = [a for a in mine if a.state != S.error]  # a technical error does not use up an attempt
     if len(counted) >= exam.attempts_allowed:
-        raise conflict(f"no attempts left: {exam.attempts_allowed} allowed", {"attempts_allowed": exam.attempts_allowed})
+        raise Conflict(f"no attempts left: {exam.attempts_allowed} allowed", {"attempts_allowed": exam.attempts_allowed})
     number = (max((a.number for a in mine), default=0)) + 1
     attempt = Attempt(exam_id=exam.id, student_id=student_id, number=number, state=S.created.value, created_at=now)
     db.add(attempt)
@@ -268,17 +276,17 @@ def start(db: Session, exam: Exam, student_id: int, now: datetime | None = None)
 def save_answer(db: Session, attempt: Attempt, question_id: int, response: Any, now: datetime | None = None) -> Answer:
     now = now or utcnow()
     if attempt.state != S.started:
-        raise ApiError(409, "illegal_transition", f"answers are saved only while the attempt is started "
-                                                  f"(it is {attempt.state})", {"from": attempt.state})
+        raise WrongState(f"answers are saved only while the attempt is started "
+                         f"(it is {attempt.state})", {"from": attempt.state})
     question = db.get(Question, question_id)
     if question is None or question.exam_id != attempt.exam_id:
-        raise not_found("question", question_id)
+        raise NotFound.of("question", question_id)
     spec = grading.QuestionSpec(question.id, QuestionKind(question.kind), question.options, question.correct,
                                 question.points)
     try:
         value = grading.validate_response(spec, response)
     except grading.BadResponse as exc:
-        raise ApiError(422, "validation_error", str(exc), [{"field": "body.response", "message": str(exc)}])
+        raise Invalid(str(exc), [{"field": "body.response", "message": str(exc)}])
     answer = db.execute(
         select(Answer).where(Answer.attempt_id == attempt.id, Answer.question_id == question_id)
     ).scalar_one_or_none()
@@ -298,17 +306,20 @@ def submit(db: Session, attempt: Attempt, student_id: int, now: datetime | None 
         transition(db, attempt, S.verified, actor="system", reason="unproctored exam: verified on submission", now=now)
 
 
+def attempts_of_college(db: Session, college_id: int, *, exam_id: int | None = None, student_id: int | None = None,
+                        state: str | None = None, limit: int = 200, offset: int = 0) -> list[Attempt]:
+    q = attempts_of_college_query(select(Attempt), college_id)
+    if exam_id is not None:
+        q = q.where(Attempt.exam_id == exam_id)
+    if student_id is not None:
+        q = q.where(Attempt.student_id == student_id)
+    if state is not None:
+        q = q.where(Attempt.state == state)
+    return list(db.execute(q.order_by(Attempt.id).limit(limit).offset(offset)).scalars())
+
+
 def attempts_used(db: Session, exam_id: int, student_id: int) -> int:
     return db.execute(
         select(func.count(Attempt.id)).where(Attempt.exam_id == exam_id, Attempt.student_id == student_id,
                                              Attempt.state != S.error.value)
     ).scalar_one()
-
-
-def check_exam_rules(exam_type: str, proctored: bool, opens_at: datetime, closes_at: datetime) -> None:
-    if ExamType(exam_type).is_attestation and not proctored:
-        raise ApiError(422, "rule_violation", "intermediate and final attestation must be proctored",
-                       [{"field": "body.proctored", "message": "must be true for attestation"}])
-    if closes_at <= opens_at:
-        raise ApiError(422, "validation_error", "the exam must close after it opens",
-                       [{"field": "body.closes_at", "message": "must be after opens_at"}])

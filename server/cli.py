@@ -1,0 +1,22 @@
+"""The server's subcommand of the ``proctor`` command: ``proctor serve``. The engine's CLI finds it through the
+``proctor.commands`` entry-point group (``pyproject.toml``), so the engine never imports the server."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from server.main import serve
+
+    serve(host=args.host, port=args.port)
+    return 0
+
+
+def register(sub: Any) -> None:
+    """Add ``serve`` to the ``proctor`` command's subparsers."""
+    s = sub.add_parser("serve", help="run the exam server (SQLite and local recordings by default)")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8000)
+    s.set_defaults(func=_serve)

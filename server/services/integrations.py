@@ -1,0 +1,87 @@
+"""A college's integrations: API keys (stored as sha256, the key itself returned once, revocable) and webhook
+endpoints (public https targets unless private ones are allowed; the signing secret returned once) with the log
+of their deliveries."""
+
+from __future__ import annotations
+
+import ipaddress
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.auth.keys import new_api_key, new_webhook_secret
+from server.auth.principal import Principal
+from server.db.base import utcnow
+from server.db.models import ApiKey, WebhookDelivery, WebhookEndpoint
+from server.domain.enums import WebhookEvent
+from server.services.errors import Invalid, NotFound
+
+
+def create_api_key(db: Session, caller: Principal, name: str) -> tuple[ApiKey, str]:
+    """A new key of the caller's college: the row and the key itself (shown once, stored only hashed)."""
+    key, prefix, digest = new_api_key()
+    row = ApiKey(college_id=caller.college_id, name=name, prefix=prefix, key_hash=digest,
+                 created_by_id=caller.user_id)
+    db.add(row)
+    db.flush()
+    return row, key
+
+
+def api_keys_of_college(db: Session, college_id: int) -> list[ApiKey]:
+    return list(db.execute(select(ApiKey).where(ApiKey.college_id == college_id).order_by(ApiKey.id)).scalars())
+
+
+def revoke_api_key(db: Session, caller: Principal, key_id: int) -> ApiKey:
+    row = db.get(ApiKey, key_id)
+    if row is None or row.college_id != caller.college_id:
+        raise NotFound.of("API key", key_id)
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+    return row
+
+
+def check_webhook_url(url: str, allow_private: bool) -> None:
+    """An http(s) URL with a host; unless ``allow_private``, https to a public host only."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise Invalid("the webhook URL must be an http(s) URL",
+                      [{"field": "body.url", "message": "must be http(s)://host/..."}])
+    if not allow_private:
+        host = parts.hostname
+        try:
+            ip = ipaddress.ip_address(host)
+            private = ip.is_private or ip.is_loopback or ip.is_link_local
+        except ValueError:
+            private = host in ("localhost",) or host.endswith(".localhost")
+        if private or parts.scheme != "https":
+            raise Invalid("webhook URLs must be public https URLs",
+                          [{"field": "body.url", "message": "private, loopback or plain-http targets are refused"}])
+
+
+def create_webhook(db: Session, caller: Principal, url: str, events: list[WebhookEvent], *,
+                   allow_private: bool) -> tuple[WebhookEndpoint, str]:
+    """A new endpoint of the caller's college: the row and its signing secret (shown once)."""
+    check_webhook_url(url, allow_private)
+    secret = new_webhook_secret()
+    ep = WebhookEndpoint(college_id=caller.college_id, url=url, secret=secret,
+                         events=sorted({WebhookEvent(e).value for e in events}))
+    db.add(ep)
+    db.flush()
+    return ep, secret
+
+
+def webhooks_of_college(db: Session, college_id: int) -> list[WebhookEndpoint]:
+    return list(db.execute(select(WebhookEndpoint).where(WebhookEndpoint.college_id == college_id)
+                           .order_by(WebhookEndpoint.id)).scalars())
+
+
+def disable_webhook(ep: WebhookEndpoint) -> None:
+    """No more deliveries to the endpoint (its log is kept)."""
+    ep.is_active = False
+
+
+def deliveries(db: Session, endpoint: WebhookEndpoint, limit: int = 100) -> list[WebhookDelivery]:
+    """The newest deliveries to the endpoint first."""
+    return list(db.execute(select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint.id)
+                           .order_by(WebhookDelivery.id.desc()).limit(limit)).scalars())
