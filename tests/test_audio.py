@@ -79,15 +79,22 @@ def test_pooled_f1_over_the_set(evaluation):
     assert pooled["f1"] > evaluation["baseline_webrtcvad"]["f1"] + 0.1
 
 
-def test_speech_implies_vad_and_score_matches(data_dir):
+def test_speech_follows_the_model_probability_with_hysteresis(data_dir):
+    from proctor.settings import EngineSettings
+
+    a = EngineSettings().audio
+    hang = round(a.hangover_s / 0.03)
     out = analyze_audio(read_audio(data_dir / "audio" / "speech_conversation_2speakers.wav"))
-    assert any(w.speech for w in out)
-    for w in out:
+    assert any(w.speech for w in out) and not all(w.speech for w in out)
+    for i, w in enumerate(out):
         assert 0.0 <= w.score <= 1.0
-        if w.speech:
-            assert w.vad and w.score >= 0.5
-        elif w.vad:
-            assert w.score < 0.5
+        if w.score >= a.threshold:
+            assert w.speech, w  # the probability reached the threshold: speech
+        recent = [x.score for x in out[max(0, i - hang) : i + 1]]
+        if w.speech:  # speech is held only while the probability stays up, or within the hangover after
+            assert max(recent) >= a.release_threshold, (i, w)
+        if max(recent) < a.release_threshold:
+            assert not w.speech, (i, w)
 
 
 # ---- windows, levels, streaming -------------------------------------------------------------------------------
