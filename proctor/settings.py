@@ -128,6 +128,11 @@ class RoomScanSettings(BaseModel):
     blur_min_speed_deg_s: float = 20.0  # a low ratio only counts as motion blur when turning at least this fast
     dark_mean: float = 25.0  # mean luma below this: nothing can be seen
     flat_std: float = 8.0  # luma standard deviation below this: covered / blank
+    # Lens: the turn is measured in pixels of shift, so it needs the camera's horizontal field of view
+    estimate_fov: bool = True  # measure it from the scan's frames (proctor.roomscan.lens) ...
+    fov_deg: float = 65.0  # ... and use this until then, or when it cannot be measured (too little texture/turn)
+    fov_keyframe_deg: float = 6.0  # a keyframe for the measurement every this many degrees of turn
+    fov_min_pairs: int = 8  # matched keyframe pairs needed for a measurement
     # Tracking
     track_width: int = 160  # frames are scaled to this width for motion estimation
     min_quality: float = 1.3  # correlation peak / second peak below this: the frame pair is not matched
