@@ -49,6 +49,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from proctor.audio import AudioAnalyzer, analyze_audio, read_audio  # noqa: E402
+from proctor.media import MediaError  # noqa: E402
 from proctor.settings import EngineSettings  # noqa: E402
 
 WINDOW = 480  # 30 ms at 16 kHz
@@ -176,7 +177,9 @@ def leave_one_file_out(recs: dict[str, tuple[dict[str, Any], np.ndarray, np.ndar
     held = np.zeros(3, int)
     chosen = {}
     for p in recs:
-        best = max(GRID, key=lambda g: (_prf(*sum(c for q, c in counts[g].items() if q != p))["f1"], g == GRID[9]))
+        # ties go to Silero's published defaults (threshold 0.5; its 100 ms minimum silence ~ 0.09 s hangover)
+        best = max(GRID, key=lambda g: (_prf(*sum(c for q, c in counts[g].items() if q != p))["f1"],
+                                        -abs(g[0] - 0.5) - abs(g[1] - 0.09)))
         chosen[p] = {"threshold": best[0], "hangover_s": best[1]}
         held += counts[best][p]
     in_best = max(GRID, key=lambda g: _prf(*sum(counts[g].values()))["f1"])
@@ -204,9 +207,14 @@ def evaluate_audio(data_dir: str | Path, settings: EngineSettings | None = None,
     recs: dict[str, tuple[dict[str, Any], np.ndarray, np.ndarray]] = {}
     tot = np.zeros(3, int)
     base = np.zeros(3, int)
+    skipped = 0
     for e in sorted(entries, key=lambda f: f["path"]):
-        pcm = read_audio(data_dir / e["path"])
-        y, source, spans = frame_labels(e, pcm)
+        try:
+            pcm = read_audio(data_dir / e["path"])
+            y, source, spans = frame_labels(e, pcm)
+        except (MediaError, KeyError, TypeError, ValueError, IndexError):
+            skipped += 1  # unreadable, or labels that cannot be used: counted, not fatal
+            continue
         recs[e["path"]] = (e, pcm, y)
         pred = _predict(pcm, settings, len(y), e["path"])
         c = _counts(pred, y)
@@ -237,6 +245,7 @@ def evaluate_audio(data_dir: str | Path, settings: EngineSettings | None = None,
         "noise_windows": int(noise_windows),
         "noise_windows_called_speech": noise_called / noise_windows if noise_windows else None,
         "label_sources": {p: f["label_source"] for p, f in files.items()},
+        "skipped": skipped,
     }
     if hard:
         result["hard"] = {}
