@@ -75,7 +75,7 @@ class FovEstimator:
     """Collects keyframes during a scan; :meth:`estimate` gives the horizontal field of view or None."""
 
     def __init__(self, width: int, height: int, keyframe_deg: float = 6.0, min_pairs: int = 8,
-                 max_keyframes: int = 120, max_pairs: int = 64):
+                 max_keyframes: int = 30, max_pairs: int = 64):
         self.width, self.height = width, height
         # features on a half-size picture (~4x cheaper); points are scaled back to full-size pixels
         self._half = width >= 1280  # (half size lost too many matches on 480 px frames)
