@@ -175,8 +175,10 @@ def eval_identity(data: Path) -> dict[str, Any]:
     from benchmarks.identity_eval import encode_faces, evaluate_identity, threshold_for_far, trials
 
     faces = encode_faces(data)
-    r = evaluate_identity(data, faces=faces)
     genuine, impostor = trials(faces)
+    if not genuine or not impostor:
+        return {"skipped": f"{len(faces)} identity photo(s): no same-person and different-person pairs to score"}
+    r = evaluate_identity(data, faces=faces)
     person = {p: f["person"] for p, f in faces.items()}
     fa = fr = n_imp = n_gen = 0
     chosen = []
@@ -321,6 +323,10 @@ def main(argv: list[str] | None = None) -> int:
     if "identity" in parts:
         r = eval_identity(args.data)
         figures["identity"] = r
+        if "skipped" in r and "eer" not in r:
+            print(f"identity: skipped ({r['skipped']})")
+    if "identity" in parts and "eer" in figures["identity"]:
+        r = figures["identity"]
         for k in ("genuine_trials", "impostor_trials", "eer", "eer_threshold", "threshold", "far", "frr"):
             if k in r:
                 print(f"identity {k}: {r[k]}")
@@ -371,7 +377,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"audio harder version {v}: F1 {h['f1']:.3f} (precision {h['precision']:.3f}, recall "
                       f"{h['recall']:.3f}, {h['recordings']} recordings; webrtcvad alone {h['webrtcvad_f1']:.3f})")
                 h.pop("per_recording", None)
-            print(f"audio noise windows called speech: {_fmt(r['noise_windows_called_speech'])} of {r['noise_windows']}")
+            print(f"audio noise windows called speech: {_fmt(r['noise_windows_called_speech'])} of {r['noise_windows']}; "
+                  f"{r['skipped']} audio entries skipped")
             for k, v in r["cost"].items():
                 print(f"audio cost {k}: {v:.2f} ms CPU per second of audio (one core)")
         else:
