@@ -32,7 +32,7 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from proctor.identity import CALIBRATED_THRESHOLD, FaceEncoder, default_encoder, enrol_photo  # noqa: E402
-from proctor.media import load_image  # noqa: E402
+from proctor.media import MediaError, load_image  # noqa: E402
 
 Trial = tuple[float, str, str]  # (distance, enrolment photo, live photo)
 
@@ -41,7 +41,7 @@ def face_photos(data_dir: Path) -> list[tuple[str, str]]:
     """(relative path, person) of every identity photo in the manifest, in manifest order."""
     manifest = json.loads((Path(data_dir) / "manifest.json").read_text())
     return [(f["path"], f["person"]) for f in manifest["files"]
-            if f.get("type") == "face_identity" and f["path"].startswith("faces/")]
+            if f.get("type") == "face_identity" and f.get("path", "").startswith("faces/") and f.get("person")]
 
 
 def encode_faces(data_dir: Path, encoder: FaceEncoder | None = None) -> dict[str, dict[str, Any]]:
@@ -49,10 +49,9 @@ def encode_faces(data_dir: Path, encoder: FaceEncoder | None = None) -> dict[str
     enc = encoder or default_encoder()
     out: dict[str, dict[str, Any]] = {}
     for path, person in face_photos(data_dir):
-        rgb = load_image(Path(data_dir) / path)
         try:
-            done = enrol_photo(rgb, enc)
-        except ValueError as exc:
+            done = enrol_photo(load_image(Path(data_dir) / path), enc)
+        except (ValueError, MediaError) as exc:  # an unusable or unreadable photo: counted, not fatal
             out[path] = {"person": person, "error": str(exc)}
             continue
         out[path] = {"person": person, "enrol": done.embedding, "live": enc.describe([done.chip])[0],

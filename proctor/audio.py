@@ -6,69 +6,48 @@ Per window (480 samples at 16 kHz):
   0 dBFS and a full-scale sine is -3.01 dBFS (the RMS convention, not AES-17's +3 dB sine convention).
   Digital silence is reported as ``MIN_DBFS`` (-120), never ``-inf``.
 - ``vad``: webrtcvad's raw decision. It also fires on dishes, running water, white noise and typing.
-- ``speech``: ``vad`` confirmed by the voicing check below (so ``speech`` implies ``vad``).
-- ``score``: 0..1, the smoothed voicing evidence; ``speech`` is ``vad and score >= 0.5``.
+- ``score``: 0..1, the speech probability of the Silero VAD model for the 32 ms chunk holding the window's centre
+  (0 where the model did not run, see the gate below).
+- ``speech``: the decision: on when ``score`` reaches ``settings.audio.threshold``, held while it stays at or
+  above ``release_threshold`` and for ``hangover_s`` after (Silero's own hysteresis).
 
-The voicing check (what rejects noise that webrtcvad calls speech):
+The detector is Silero VAD v6 (MIT; ``models/manifest.toml``: the 16 kHz *sequence* ONNX export of the
+``silero-vad`` wheel, run with onnxruntime on one thread, no torch). It is a small LSTM trained on speech in
+many languages, rooms, microphones and noises, so it holds on telephone-band, far-field, reverberant and noisy
+speech where the hand-made voicing check it replaces (pitch periodicity over a noise floor, calibrated on
+data/audio) did not, and it calls steady and impulsive noise (fans, dishes, typing, hum, beeps) not speech.
 
-1. *Periodicity*: the normalised autocorrelation (Boersma's window-corrected estimate) of a 64 ms Hann
-   window centred on the 30 ms window, band-limited to 80-800 Hz (soft skirts to 40 and 1200 Hz), maximised
-   over pitch lags of 70-400 Hz. Voiced speech is periodic (> 0.7); clatter, water, broadband fan noise,
-   white noise and typing are not. A tone above ~400 Hz (beeps, ringing) has a strong autocorrelation peak at
-   its own, shorter period (0.67-2.5 ms), which no voice has, and is rejected.
-2. *Above the noise floor*: the band energy must stand ``floor_margin_db`` above its minimum over
-   the last ``floor_window_s`` seconds, which rejects steady periodic noise (mains hum, fans, motors).
-3. *Level*: the window must be louder than ``min_level_dbfs``.
-
-A window that passes all three is *voiced*. Speech is syllabic: ``score`` counts voiced windows within
-+-``smooth_radius`` windows (about +-300 ms), reaching 0.5 at ``min_voiced`` of them. Decisions therefore lag
-the input by ``smooth_radius`` windows plus 272 samples (~317 ms in all); :meth:`AudioAnalyzer.flush`
-emits the last ones at the end of a stream.
-
-Steady noise is rejected by (2), impulsive broadband noise by (1). Known limits: a sustained pure tone
-between 70 and 400 Hz that starts suddenly counts as voiced until the floor catches up (``floor_window_s``);
-singing, and speech from a TV or radio, count as speech (which a proctor wants to hear about anyway).
+Cost: the model takes 512-sample (32 ms) chunks with 64 samples of context; ``block_chunks`` of them go to
+onnxruntime in one call (the sequence export gives the streaming model's output bit for bit, whatever the block
+size). The *gate*: a block is only given to the model when webrtcvad (~3 us per window) fired on a window inside
+it or within ``gate_lookback_s`` before it, or the previous block's last probability was at least
+``release_threshold``; otherwise its chunks get probability 0 and the model's state starts afresh. Silence and
+room tone, the usual state of an exam room, then cost almost nothing. Blocks are aligned on the stream's sample
+count, so feeding the same audio in any chunk sizes gives the same output. Decisions lag the input by at most
+one block plus one window (~290 ms at the defaults); :meth:`AudioAnalyzer.flush` emits the last ones.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import av
 import numpy as np
 import webrtcvad
-from scipy.fft import next_fast_len
 
 from proctor.media import MediaError
-from proctor.settings import EngineSettings
+from proctor.settings import AudioSettings, EngineSettings
 from proctor.signals import AudioSignals
 
 SAMPLE_RATE = 16000
 FULL_SCALE = 32768.0
 MIN_DBFS = -120.0
 _PUSH_BLOCK = 1 << 16  # samples analysed per batch (~4 s): bounds memory when a whole recording is fed at once
-
-
-@dataclass(frozen=True)
-class AudioParams:
-    """The audio stage's constants, calibrated once on the whole of ``data/audio`` (see benchmarks/audio_eval.py)."""
-
-    window_s: float = 0.03  # one AudioSignals per window; webrtcvad takes 10/20/30 ms
-    vad_mode: int = 2  # webrtcvad aggressiveness 0..3
-    analysis_samples: int = 1024  # pitch analysis window (64 ms at 16 kHz), centred on each 30 ms window
-    band_hz: tuple[float, float] = (80.0, 800.0)  # band for periodicity and floor energy (flat part) ...
-    band_edges_hz: tuple[float, float] = (40.0, 1200.0)  # ... with raised-cosine skirts out to these
-    pitch_hz: tuple[float, float] = (70.0, 400.0)
-    tone_hz: float = 1500.0  # periods from 1/tone_hz to 1/pitch_max are checked for a tone (see _Voicing)
-    tone_ratio: float = 0.8  # a local autocorrelation peak there this strong relative to the pitch peak: a tone
-    periodicity: float = 0.7  # voiced when the normalised autocorrelation peak is above this
-    min_level_dbfs: float = -55.0
-    floor_window_s: float = 3.0
-    floor_margin_db: float = 6.0
-    smooth_radius: int = 10  # windows each side (10 x 30 ms = 300 ms)
-    min_voiced: int = 4  # voiced windows within the 2*radius+1 span for score 0.5
+WINDOW = 480  # 30 ms: one AudioSignals each (webrtcvad takes 10/20/30 ms)
+CHUNK = 512  # Silero VAD's chunk at 16 kHz (32 ms) ...
+CONTEXT = 64  # ... with the 64 samples before it
 
 
 def dbfs(pcm: np.ndarray) -> float:
@@ -148,79 +127,38 @@ class _Resampler:
 
 
 # --------------------------------------------------------------------------------------------------------
-# Per-window features (pure, vectorised over a batch of windows)
+# The model
 
 
-def _band_weights(f: np.ndarray, f0: float, f1: float, f2: float, f3: float) -> np.ndarray:
-    """1 on [f1, f2], raised-cosine skirts down to 0 at f0 and f3. Soft edges keep a tone just outside the band
-    from turning into an artificial, slowly decaying autocorrelation."""
-    w = np.zeros_like(f)
-    w[(f >= f1) & (f <= f2)] = 1.0
-    lo = (f > f0) & (f < f1)
-    w[lo] = 0.5 - 0.5 * np.cos(np.pi * (f[lo] - f0) / (f1 - f0))
-    hi = (f > f2) & (f < f3)
-    w[hi] = 0.5 + 0.5 * np.cos(np.pi * (f[hi] - f2) / (f3 - f2))
-    return w
+@lru_cache(maxsize=1)
+def _silero_session():
+    """One onnxruntime session per process (``run`` is thread-safe); one thread, CPU only."""
+    import onnxruntime as ort
+
+    from proctor.model_files import model_path
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    opts.inter_op_num_threads = 1
+    opts.log_severity_level = 3  # the export carries unused initialisers: onnxruntime warns about them on load
+    return ort.InferenceSession(str(model_path("silero_vad")), sess_options=opts, providers=["CPUExecutionProvider"])
 
 
-class _Voicing:
-    def __init__(self, p: AudioParams) -> None:
-        n = p.analysis_samples
-        self.n = n
-        self.lag_lo = int(round(SAMPLE_RATE / p.pitch_hz[1]))
-        self.lag_hi = int(round(SAMPLE_RATE / p.pitch_hz[0]))
-        self.lag_tone = int(round(SAMPLE_RATE / p.tone_hz))
-        self.tone_ratio = p.tone_ratio
-        # zero padding so the circular autocorrelation is exact up to lag_hi
-        self.nfft = next_fast_len(n + self.lag_hi + 1, real=True)
-        self.win = np.hanning(n)
-        wac = np.fft.irfft(np.abs(np.fft.rfft(self.win, self.nfft)) ** 2, self.nfft)[: self.lag_hi + 1]
-        self.wac = np.maximum(wac / wac[0], 1e-3)
-        f = np.fft.rfftfreq(self.nfft, 1.0 / SAMPLE_RATE)
-        self.band = _band_weights(f, p.band_edges_hz[0], p.band_hz[0], p.band_hz[1], p.band_edges_hz[1]) ** 2
-        self.win_power = float(np.sum(self.win**2))
+class SileroVad:
+    """Silero VAD's speech probability per 32 ms chunk, streaming: the LSTM state is carried between calls."""
 
-    def __call__(self, segs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """segs: (k, n) float64 -> (periodicity, band energy in dB re full scale) per row.
+    def __init__(self) -> None:
+        self._session = _silero_session()
+        self.reset()
 
-        No DC removal is needed: the band starts at 40 Hz, above the Hann window's DC leakage (~25 Hz).
-        """
-        spec = np.fft.rfft(segs * self.win, self.nfft, axis=1)
-        power = spec.real * spec.real
-        power += spec.imag * spec.imag
-        power *= self.band
-        ac = np.fft.irfft(power, self.nfft, axis=1)[:, self.lag_tone - 1 : self.lag_hi + 1]
-        ac /= self.wac[self.lag_tone - 1 :]
-        r0 = power.sum(axis=1) * (2.0 / self.nfft)  # = ac[0] up to the DC/Nyquist bins, which the band excludes
-        best = ac[:, self.lag_lo - self.lag_tone + 1 :].max(axis=1)
-        # local peaks at periods shorter than any voice's (400 Hz-1.5 kHz): a tone or ringing, whose multiples
-        # also fill the pitch range. A voice has none as strong as its pitch peak.
-        mid = ac[:, 1 : self.lag_lo - self.lag_tone + 1]
-        peak = (mid >= ac[:, : self.lag_lo - self.lag_tone]) & (mid >= ac[:, 2 : self.lag_lo - self.lag_tone + 2])
-        tone = np.where(peak, mid, -np.inf).max(axis=1)
-        ok = (r0 > 1e-9) & (tone < self.tone_ratio * best)
-        per = np.where(ok, best / np.where(r0 > 1e-9, r0, 1.0), 0.0)
-        # mean square in the band (Parseval), in dB re full scale
-        band_db = 10.0 * np.log10(np.maximum(r0 / self.win_power, 1e-12) / FULL_SCALE**2)
-        return per, band_db
+    def reset(self) -> None:
+        self._h = np.zeros((1, 1, 128), np.float32)
+        self._c = np.zeros((1, 1, 128), np.float32)
 
-
-class _SlidingMin:
-    """Minimum over the last ``size`` values (monotonic deque, O(1) amortised)."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.i = 0
-        self.q: deque[tuple[int, float]] = deque()
-
-    def push(self, v: float) -> float:
-        while self.q and self.q[-1][1] >= v:
-            self.q.pop()
-        self.q.append((self.i, v))
-        while self.q[0][0] <= self.i - self.size:
-            self.q.popleft()
-        self.i += 1
-        return self.q[0][1]
+    def __call__(self, rows: np.ndarray) -> np.ndarray:
+        """rows: (k, 576) float32 in -1..1, each a chunk preceded by its 64 samples of context -> (k,) probabilities."""
+        probs, self._h, self._c = self._session.run(None, {"input": rows, "h": self._h, "c": self._c})
+        return np.asarray(probs, np.float64).reshape(-1)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -233,34 +171,44 @@ class AudioAnalyzer:
     ``feed(pcm)`` takes int16 mono at ``sample_rate`` (resampled to 16 kHz inside when it is not 16000);
     ``feed_float(samples, rate)`` takes float samples in -1..1 at any rate (mono, or (n, channels));
     ``feed_frame(frame)`` takes a PyAV/aiortc ``AudioFrame`` in any format. Windows come out in order,
-    ~317 ms after their samples went in; call :meth:`flush` at the end of the stream for the rest.
+    at most ~290 ms after their samples went in; call :meth:`flush` at the end of the stream for the rest.
     """
 
-    def __init__(self, settings: EngineSettings | None = None, sample_rate: int = SAMPLE_RATE,
-                 params: AudioParams | None = None) -> None:
+    def __init__(self, settings: EngineSettings | None = None, sample_rate: int = SAMPLE_RATE) -> None:
         self.settings = settings or EngineSettings()
-        self.params = p = params or AudioParams()
+        p: AudioSettings = self.settings.audio
+        self.params = p
+        if not 0.0 <= p.release_threshold <= p.threshold <= 1.0:
+            raise ValueError("audio: need 0 <= release_threshold <= threshold <= 1")
+        if p.block_chunks < 1:
+            raise ValueError("audio: block_chunks must be at least 1")
         self.sample_rate = int(sample_rate)
-        self.hop = int(round(p.window_s * SAMPLE_RATE))
-        if self.hop * 1000 // SAMPLE_RATE not in (10, 20, 30):
-            raise ValueError("window_s must be 0.01, 0.02 or 0.03 (webrtcvad)")
+        self.hop = WINDOW
         self._vad = webrtcvad.Vad(p.vad_mode)
-        self._voicing = _Voicing(p)
-        self._margin = (p.analysis_samples - self.hop) // 2  # samples of context each side of a window
+        self._model = SileroVad()
+        self._block = p.block_chunks * CHUNK
+        self._lookback = int(round(p.gate_lookback_s * SAMPLE_RATE))
+        self._hang_windows = int(round(p.hangover_s * SAMPLE_RATE / WINDOW))
         self._start(0.0)
 
     def _start(self, t: float) -> None:
         """A fresh stream whose next sample is at time ``t``."""
-        p = self.params
-        self._floor = _SlidingMin(max(1, int(round(p.floor_window_s / p.window_s))))
         self._resampler = _Resampler()
-        # sample buffer: starts `_margin` samples before the next window to analyse
-        self._buf = np.zeros(self._margin, np.float64)  # zeros before the stream starts
-        # time of _buf[0] = _t_anchor + _n_from_anchor / SAMPLE_RATE (integer count: chunking cannot drift it)
-        self._t_anchor = float(t)
-        self._n_from_anchor = -self._margin
-        self._pending: deque[tuple[float, float, bool, bool]] = deque()  # (t, dbfs, vad, voiced) to smooth
-        self._history: deque[bool] = deque(maxlen=p.smooth_radius)  # voiced flags of already-emitted windows
+        self._model.reset()
+        # samples from stream sample index _buf0 on (kept from CONTEXT before the next block: its context)
+        self._buf = np.zeros(CONTEXT, np.int16)
+        self._buf0 = -CONTEXT
+        self._n = 0  # samples received in this stream
+        self._t_anchor = float(t)  # time of stream sample _n_anchor (integer count: chunking cannot drift it)
+        self._n_anchor = 0
+        self._next_window = 0  # index of the next window whose level/vad is to be computed
+        self._next_block = 0
+        self._windows: deque[tuple[int, float, float, bool]] = deque()  # (index, t, dbfs, vad) not yet decided
+        self._vad_ends: deque[int] = deque()  # end sample of recent windows webrtcvad called speech
+        self._probs: dict[int, float] = {}  # chunk index -> probability, for chunks of undecided windows
+        self._last_prob = 0.0
+        self._speech = False
+        self._hang = 0
 
     # ---- input ----------------------------------------------------------------------------------------
     def feed(self, pcm: np.ndarray, t0: float | None = None) -> list[AudioSignals]:
@@ -299,76 +247,119 @@ class AudioAnalyzer:
         """End of stream: drain the resampler and decide every remaining full 30 ms window (a trailing partial
         window is dropped). The analyser then starts a fresh stream, timed on from the last window."""
         out = self._push(self._resampler.push(None)[0], None)
-        n_full = (len(self._buf) - self._margin) // self.hop
-        if n_full > 0 or self._pending:
-            # pad with silence so the last windows get their analysis context, then decide with zeros ahead
-            self._buf = np.concatenate([self._buf, np.zeros(self._margin + self.hop)])
-            self._analyse_ready(limit=n_full)
-        r = self.params.smooth_radius
-        while self._pending:
-            out.append(self._emit(extra_future=[False] * r))
-        self._start(out[-1].t + out[-1].duration if out else self._time_of(self._margin))
+        n_windows = self._n // WINDOW
+        end = self._n
+        if self._windows or self._next_window < n_windows:
+            # pad with silence up to the end of the block holding the last full window's centre
+            last_centre = (n_windows - 1) * WINDOW + WINDOW // 2 if n_windows else 0
+            pad_to = (last_centre // self._block + 1) * self._block
+            pad_to = max(pad_to, n_windows * WINDOW)
+            if pad_to > self._n:
+                self._append(np.zeros(pad_to - self._n, np.int16))
+            out += self._analyse(max_window=n_windows)
+        t_next = self._time_of(n_windows * WINDOW if n_windows else end)
+        self._start(out[-1].t + out[-1].duration if out else t_next)
         return out
 
     # ---- internals --------------------------------------------------------------------------------------
-    def _time_of(self, i: int) -> float:
-        """Session time of sample ``_buf[i]``."""
-        return self._t_anchor + (self._n_from_anchor + i) / SAMPLE_RATE
+    def _time_of(self, n: int) -> float:
+        """Session time of stream sample ``n``."""
+        return self._t_anchor + (n - self._n_anchor) / SAMPLE_RATE
+
+    def _append(self, x: np.ndarray) -> None:
+        self._buf = np.concatenate([self._buf, x])
+        self._n += len(x)
 
     def _push(self, x: np.ndarray, t0: float | None) -> list[AudioSignals]:
-        if t0 is not None:
-            # re-anchor the timeline: the buffered samples end right where this chunk starts
+        if t0 is not None:  # re-anchor the timeline: this chunk starts at t0
             self._t_anchor = float(t0)
-            self._n_from_anchor = -len(self._buf)
+            self._n_anchor = self._n
         out: list[AudioSignals] = []
-        step = _PUSH_BLOCK
-        for i in range(0, max(len(x), 1), step):  # bounded memory for long recordings
-            if x.size:
-                self._buf = np.concatenate([self._buf, x[i : i + step].astype(np.float64)])
-            self._analyse_ready()
-            while len(self._pending) > self.params.smooth_radius:
-                out.append(self._emit())
+        for i in range(0, len(x), _PUSH_BLOCK):  # bounded memory for long recordings
+            self._append(x[i : i + _PUSH_BLOCK])
+            if self._n >= (self._next_block + 1) * self._block:  # no window can be decided before its block
+                out += self._analyse()
         return out
 
-    def _analyse_ready(self, limit: int | None = None) -> None:
-        span = self.hop + 2 * self._margin
-        k = max(0, (len(self._buf) - span) // self.hop + 1)
-        if limit is not None:
-            k = min(k, limit)
-        if k == 0:
-            return
-        idx = np.arange(k)[:, None] * self.hop + np.arange(span)[None, :]
-        segs = self._buf[idx]
-        per, band_db = self._voicing(segs)
-        p = self.params
-        for j in range(k):
-            win = segs[j, self._margin : self._margin + self.hop]
-            level = dbfs(win)
-            pcm16 = np.clip(win, -32768, 32767).astype(np.int16)
-            vad = bool(self._vad.is_speech(pcm16.tobytes(), SAMPLE_RATE))
-            floor = self._floor.push(float(band_db[j]))
-            voiced = bool(per[j] > p.periodicity and level > p.min_level_dbfs
-                          and band_db[j] - floor > p.floor_margin_db)
-            t = self._time_of(j * self.hop + self._margin)
-            self._pending.append((t, level, vad, voiced))
-        consumed = k * self.hop
-        self._buf = self._buf[consumed:]
-        self._n_from_anchor += consumed
+    def _analyse(self, max_window: int | None = None) -> list[AudioSignals]:
+        self._measure_windows(max_window)
+        self._run_blocks()
+        out = self._decide()
+        # keep samples from CONTEXT before the next block (and from the next window to measure)
+        keep_from = min(self._next_block * self._block - CONTEXT, self._next_window * WINDOW)
+        if keep_from > self._buf0:
+            self._buf = self._buf[keep_from - self._buf0 :]
+            self._buf0 = keep_from
+        return out
 
-    def _emit(self, extra_future: list[bool] | None = None) -> AudioSignals:
-        """Decide the oldest pending window from up to ``smooth_radius`` windows each side."""
+    def _measure_windows(self, max_window: int | None) -> None:
+        """Level and webrtcvad of every window whose samples are all in."""
+        n_ready = self._n // WINDOW
+        if max_window is not None:
+            n_ready = min(n_ready, max_window)
+        k = n_ready - self._next_window
+        if k <= 0:
+            return
+        a = self._next_window * WINDOW - self._buf0
+        pcm16 = self._buf[a : a + k * WINDOW].reshape(k, WINDOW)
+        w = pcm16.astype(np.float64)
+        ms = np.einsum("ij,ij->i", w, w) / WINDOW
+        levels = np.maximum(MIN_DBFS, 10.0 * np.log10(np.maximum(ms, 1e-300) / FULL_SCALE**2))
+        levels[ms <= 0.0] = MIN_DBFS
+        for j in range(k):
+            idx = self._next_window + j
+            vad = bool(self._vad.is_speech(pcm16[j].tobytes(), SAMPLE_RATE))
+            if vad:
+                self._vad_ends.append((idx + 1) * WINDOW)
+            self._windows.append((idx, self._time_of(idx * WINDOW), float(levels[j]), vad))
+        self._next_window = n_ready
+
+    def _run_blocks(self) -> None:
+        """Speech probabilities of every block whose samples are all in (and whose windows are measured)."""
+        per = self._block // CHUNK
+        while (self._next_block + 1) * self._block <= self._n:
+            b = self._next_block
+            start, end = b * self._block, (b + 1) * self._block
+            while self._vad_ends and self._vad_ends[0] <= start - self._lookback:
+                self._vad_ends.popleft()
+            gate = any(e <= end for e in self._vad_ends) or self._last_prob >= self.params.release_threshold
+            if gate:
+                seg = self._buf[start - CONTEXT - self._buf0 : end - self._buf0].astype(np.float32) / FULL_SCALE
+                frames = seg[CONTEXT:].reshape(per, CHUNK)
+                ctx = np.concatenate([seg[None, :CONTEXT], frames[:-1, -CONTEXT:]], axis=0)
+                probs = self._model(np.ascontiguousarray(np.concatenate([ctx, frames], axis=1)))
+            else:
+                self._model.reset()
+                probs = np.zeros(per)
+            for i, pr in enumerate(probs):
+                self._probs[b * per + i] = float(pr)
+            self._last_prob = float(probs[-1])
+            self._next_block += 1
+
+    def _decide(self) -> list[AudioSignals]:
+        """Emit, in order, every measured window whose chunk has its probability."""
         p = self.params
-        r = p.smooth_radius
-        t, level, vad, voiced = self._pending[0]
-        future = [w[3] for w in list(self._pending)[1 : r + 1]]
-        if extra_future:
-            future += extra_future[: r - len(future)]
-        count = sum(self._history) + voiced + sum(future)
-        score = min(1.0, count / (2.0 * p.min_voiced))
-        self._pending.popleft()
-        self._history.append(voiced)
-        return AudioSignals(t=round(t, 6), duration=self.hop / SAMPLE_RATE, dbfs=round(float(level), 3), vad=vad,
-                            speech=bool(vad and score >= 0.5), score=round(score, 4))
+        out: list[AudioSignals] = []
+        while self._windows:
+            idx, t, level, vad = self._windows[0]
+            chunk = (idx * WINDOW + WINDOW // 2) // CHUNK
+            if chunk not in self._probs:
+                break
+            self._windows.popleft()
+            prob = self._probs[chunk]
+            if prob >= p.threshold or (self._speech and prob >= p.release_threshold):
+                self._speech, self._hang = True, self._hang_windows
+            elif self._speech and self._hang > 0:
+                self._hang -= 1
+            else:
+                self._speech = False
+            out.append(AudioSignals(t=round(t, 6), duration=WINDOW / SAMPLE_RATE, dbfs=round(level, 3), vad=vad,
+                                    speech=self._speech, score=round(prob, 4)))
+        if out:  # forget probabilities of chunks no longer needed
+            first = ((self._windows[0][0] if self._windows else self._next_window) * WINDOW) // CHUNK
+            for c in [c for c in self._probs if c < first]:
+                del self._probs[c]
+        return out
 
 
 def analyze_audio(pcm: np.ndarray, settings: EngineSettings | None = None,

@@ -27,8 +27,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("video", help="the scan video (MP4, WebM, MKV, MJPEG …); every frame is analysed")
     p.add_argument("--out", metavar="DIR",
                    help="write roomscan.json, roomscan_frames.csv and roomscan_strip.jpg here")
-    p.add_argument("--fov", type=float, default=65.0, metavar="DEG",
-                   help="horizontal field of view of the camera in degrees (default 65, a laptop webcam)")
+    p.add_argument("--fov", type=float, default=None, metavar="DEG",
+                   help="horizontal field of view of the camera in degrees, used when the scan does not show it "
+                        "(default: the room_scan.fov_deg setting, 65)")
     p.add_argument("--no-faces", action="store_true", help="do not look for faces (no model files needed)")
     p.add_argument("--settings", metavar="JSON",
                    help='room-scan setting overrides, e.g. \'{"min_coverage_deg": 330, "max_speed_deg_s": 80}\'')

@@ -65,6 +65,21 @@ class NoiseRule(BaseModel):
     min_duration_s: float = 0.5
 
 
+class AudioSettings(BaseModel):
+    """The speech detector (proctor.audio): Silero VAD v6 run with onnxruntime, gated by webrtcvad."""
+
+    # Silero's published defaults (its get_speech_timestamps: threshold 0.5, neg_threshold = threshold - 0.15);
+    # benchmarks/audio_eval.py reports them in-sample and a leave-one-file-out choice from a small grid beside them
+    threshold: float = 0.5  # a window becomes speech when the model's speech probability reaches this ...
+    release_threshold: float = 0.35  # ... and stays speech while it is at least this
+    hangover_s: float = 0.09  # speech is held this long after the probability fell below release_threshold
+    vad_mode: int = 2  # webrtcvad aggressiveness 0..3 (the cheap pre-check, and the raw ``vad`` field)
+    gate_lookback_s: float = 0.3  # the model runs on a 128 ms block only when webrtcvad fired within this span
+    #                               before or inside it (or the block before was speech-like); else probability 0
+    block_chunks: int = 8  # 32 ms model chunks per onnxruntime call: decisions lag up to ~block_chunks x 32 ms + 30 ms
+    #                       (8: ~290 ms, under the 317 ms of the voicing check it replaced; 4 costs ~15 % more CPU)
+
+
 class CameraBlockedRule(BaseModel):
     dark_mean: float = 10.0  # mean luma (0-255) below this is dark; the dimmest real clip frame is 12.0
     flat_std: float = 8.0  # luma standard deviation below this is a covered/blank camera
@@ -118,6 +133,11 @@ class RoomScanSettings(BaseModel):
     blur_min_speed_deg_s: float = 20.0  # a low ratio only counts as motion blur when turning at least this fast
     dark_mean: float = 25.0  # mean luma below this: nothing can be seen
     flat_std: float = 8.0  # luma standard deviation below this: covered / blank
+    # Lens: the turn is measured in pixels of shift, so it needs the camera's horizontal field of view
+    estimate_fov: bool = True  # measure it from the scan's frames (proctor.roomscan.lens) ...
+    fov_deg: float = 65.0  # ... and use this until then, or when it cannot be measured (too little texture/turn)
+    fov_keyframe_deg: float = 6.0  # a keyframe for the measurement every this many degrees of turn
+    fov_min_pairs: int = 8  # matched keyframe pairs needed for a measurement
     # Tracking
     track_width: int = 160  # frames are scaled to this width for motion estimation
     min_quality: float = 1.3  # correlation peak / second peak below this: the frame pair is not matched
@@ -143,6 +163,7 @@ class EngineSettings(BaseSettings):
     identity: IdentityRule = Field(default_factory=IdentityRule)
     speech: SpeechRule = Field(default_factory=SpeechRule)
     noise: NoiseRule = Field(default_factory=NoiseRule)
+    audio: AudioSettings = Field(default_factory=AudioSettings)
     camera_blocked: CameraBlockedRule = Field(default_factory=CameraBlockedRule)
     body_movement: BodyMovementRule = Field(default_factory=BodyMovementRule)
     calibration: CalibrationSettings = Field(default_factory=CalibrationSettings)

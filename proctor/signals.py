@@ -126,8 +126,8 @@ class AudioSignals:
     duration: float
     dbfs: float
     vad: bool  # webrtcvad's raw decision
-    speech: bool  # vad confirmed by the steady-noise check
-    score: float = 0.0  # 0..1 speech likelihood used for the decision
+    speech: bool  # the speech decision (Silero VAD probability with hysteresis, see proctor.audio)
+    score: float = 0.0  # 0..1 the model's speech probability the decision used
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -50,7 +50,7 @@ def test_every_audio_file_is_evaluated(evaluation, audio_entries):
 
 
 def test_speech_found_in_each_speech_file(evaluation, audio_entries):
-    # measured: 0.948 (arctic a0001) .. 1.0; the SNR 5 dB dishes mix 0.963, the conversation 0.985
+    # measured: the arctic sentences 1.0, the SNR 5 dB dishes mix 0.948, the conversation 0.981
     for path, f in evaluation["files"].items():
         if audio_entries[path]["speech"]:
             assert f["recall"] >= 0.9, (path, f["recall"])
@@ -72,22 +72,56 @@ def test_noise_between_sentences_of_the_mix_is_not_speech(evaluation):
 
 
 def test_pooled_f1_over_the_set(evaluation):
-    # measured: precision 0.982, recall 0.979, F1 0.980 (plain webrtcvad: F1 0.82)
+    # measured: precision 0.978, recall 0.977, F1 0.978 (plain webrtcvad: F1 0.82)
     pooled = evaluation["pooled"]
     assert pooled["f1"] >= 0.95, pooled
     assert pooled["precision"] >= 0.93 and pooled["recall"] >= 0.93, pooled
     assert pooled["f1"] > evaluation["baseline_webrtcvad"]["f1"] + 0.1
 
 
-def test_speech_implies_vad_and_score_matches(data_dir):
+def test_harder_versions_of_the_recordings(evaluation):
+    # telephone band, dishes / room tone mixed in at 0-10 dB, reverberation RT60 0.4-0.8 s (made by audio_eval,
+    # never stored); measured F1 0.974 / 0.968 / 0.923, plain webrtcvad 0.83 / 0.91 / 0.83
+    hard = evaluation["hard"]
+    assert set(hard) == {"telephone", "noise", "reverberant"}
+    for version, figures in hard.items():
+        assert figures["recordings"] >= 3, version
+        assert figures["f1"] >= 0.9, (version, figures["f1"])
+        assert figures["f1"] > figures["webrtcvad_f1"], version
+    assert evaluation["noise_windows"] > 0 and evaluation["noise_windows_called_speech"] <= 0.03
+
+
+def test_cross_validated_f1_and_label_sources(evaluation, audio_entries):
+    # parameters chosen leaving each file out, scored on it: measured F1 0.973 (in-sample 0.978)
+    cv = evaluation["cross_validated"]
+    assert cv["pooled"]["f1"] >= 0.93, cv["pooled"]
+    assert set(cv["chosen_per_held_out_file"]) == set(audio_entries)
+    for path, source in evaluation["label_sources"].items():
+        e = audio_entries[path]
+        if not e["speech"]:
+            assert source.startswith("speech:false")
+        elif isinstance(e.get("speech_segments"), list):
+            assert source == "manifest speech_segments"
+        else:
+            assert source.startswith("energy-derived")
+
+
+def test_speech_follows_the_model_probability_with_hysteresis(data_dir):
+    from proctor.settings import EngineSettings
+
+    a = EngineSettings().audio
+    hang = round(a.hangover_s / 0.03)
     out = analyze_audio(read_audio(data_dir / "audio" / "speech_conversation_2speakers.wav"))
-    assert any(w.speech for w in out)
-    for w in out:
+    assert any(w.speech for w in out) and not all(w.speech for w in out)
+    for i, w in enumerate(out):
         assert 0.0 <= w.score <= 1.0
-        if w.speech:
-            assert w.vad and w.score >= 0.5
-        elif w.vad:
-            assert w.score < 0.5
+        if w.score >= a.threshold:
+            assert w.speech, w  # the probability reached the threshold: speech
+        recent = [x.score for x in out[max(0, i - hang) : i + 1]]
+        if w.speech:  # speech is held only while the probability stays up, or within the hangover after
+            assert max(recent) >= a.release_threshold, (i, w)
+        if max(recent) < a.release_threshold:
+            assert not w.speech, (i, w)
 
 
 # ---- windows, levels, streaming -------------------------------------------------------------------------------

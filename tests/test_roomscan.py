@@ -64,6 +64,56 @@ def test_coverage_and_turn_within_tolerance(scan_dir, clips, clip_id):
     assert r.unmatched_pairs <= 0.05 * r.frames
 
 
+def _crop_lens(scan_dir: Path, clip: dict, crop_w: int) -> list[tuple[np.ndarray, float]]:
+    """The clip through a narrower lens: a centre crop of the 65 deg pinhole frames (480 of 640 px: 51.1 deg)."""
+    out = []
+    for fr in iter_video_frames(scan_dir / clip["files"]["mp4"]):
+        h, w = fr.rgb.shape[:2]
+        crop_h = round(h * crop_w / w)
+        y0, x0 = (h - crop_h) // 2, (w - crop_w) // 2
+        out.append((np.ascontiguousarray(fr.rgb[y0 : y0 + crop_h, x0 : x0 + crop_w]), fr.t))
+    return out
+
+
+@pytest.mark.parametrize("crop_w", [640, 480])
+@pytest.mark.parametrize("clip_id", ["gallery_full360", "lab_full360", "gallery_partial150", "lab_partial150"])
+def test_field_of_view_is_measured_from_the_scan(scan_dir, clips, clip_id, crop_w):
+    clip = clips[clip_id]
+    true_fov = 2 * math.degrees(math.atan(crop_w / 2 / clip_focal(scan_dir)))
+    r = analyze_room_scan(_crop_lens(scan_dir, clip, crop_w), detect_faces=False)
+    assert r.fov_source == "estimated"
+    assert abs(r.fov_deg - true_fov) <= 2.0, (r.fov_deg, true_fov)
+    assert abs(r.total_turn_deg - clip["coverage_camera_axis_deg"]) <= 10.0, r.total_turn_deg
+    # with the 65 deg setting instead, the narrower lens's turn is a third too long
+    if crop_w == 480:
+        fixed = analyze_room_scan(_crop_lens(scan_dir, clip, crop_w), settings=RoomScanSettings(estimate_fov=False),
+                                  detect_faces=False)
+        assert fixed.fov_source == "setting" and fixed.fov_deg == 65.0
+        assert fixed.total_turn_deg > 1.2 * clip["coverage_camera_axis_deg"]
+
+
+def clip_focal(scan_dir: Path) -> float:
+    return float(json.loads((scan_dir / "manifest_roomscan.json").read_text())["camera_model"]["focal_px"])
+
+
+def test_wide_lens_is_measured_on_a_synthetic_turn():
+    yaws = [3.0 * k for k in range(0, 51)]  # 150 deg to the right through an 80 deg lens
+    frames = _render_views(yaws, fov=80.0, seed=2)
+    r = analyze_room_scan([(rgb, k / 15.0) for k, rgb in enumerate(frames)], detect_faces=False)
+    assert r.fov_source == "estimated"
+    assert r.fov_deg == pytest.approx(80.0, abs=3.0)
+    assert r.total_turn_deg == pytest.approx(150.0, abs=5.0)
+
+
+def test_field_of_view_falls_back_to_the_setting():
+    grey = np.full((240, 320, 3), 128, np.uint8)
+    r = analyze_room_scan([grey] * 20, fps=15.0, detect_faces=False)  # nothing to measure the lens on
+    assert r.fov_source == "setting" and r.fov_deg == 65.0
+    r = analyze_room_scan([grey] * 20, fps=15.0, detect_faces=False, settings=RoomScanSettings(fov_deg=75.0))
+    assert r.fov_source == "setting" and r.fov_deg == 75.0
+    assert r.to_event("e1").thresholds["fov_source"] == "setting"
+
+
 @pytest.mark.parametrize("clip_id", ["gallery_full360", "lab_full360", "gallery_pause360", "lab_pause360"])
 def test_full_sweeps_pass(scan_dir, clips, clip_id):
     r = _result(scan_dir, clips[clip_id])

@@ -11,6 +11,13 @@ A frame is *usable* (counts for coverage) when its pair with the previous frame 
 blank, the camera was not turning faster than ``max_speed_deg_s`` and it shows no horizontal motion blur.
 Coverage is the union of ``[yaw - fov/2, yaw + fov/2]`` over usable frames.
 
+Field of view: the turn is measured from how far the picture shifts, which needs the lens's focal length.
+:mod:`proctor.roomscan.lens` measures the horizontal field of view from the scan's own frames (how the picture
+distorts as the camera turns); until it has (and when it cannot: too little texture or turn) the ``fov_deg``
+setting is used, 65 degrees by default. ``fov_source`` in the result says which ("estimated" or "setting"). With
+the setting and a real lens of 50-90 degrees, the measured turn is off by -36 % .. +37 % (a 360 degree turn
+reads 230-493 degrees).
+
 Verdict: ``room_scan_completed`` when the usable coverage reaches ``min_coverage_deg``, the camera was not too
 fast for more than ``max_too_fast_share`` of the turning time and the motion estimate is trusted (at most
 ``max_lost_share`` of frame pairs unmatched). A sweep that is too fast fails even when its frames
@@ -33,6 +40,7 @@ from proctor.media import fit_width, iter_video_frames
 from proctor.roomscan.config import RoomScanSettings, room_scan_settings
 from proctor.roomscan.coverage import CoverageMap, coverage_of, wrap360
 from proctor.roomscan.faces import FaceHit, FaceSpotter, offset_deg, sightings
+from proctor.roomscan.lens import FovEstimator
 from proctor.roomscan.motion import ShiftEstimator, focal_px, frame_measures
 from proctor.roomscan.strip import StripBuilder
 
@@ -73,10 +81,11 @@ class RoomScanResult:
     duration_s: float
     unmatched_pairs: int
     pitch_deg: float | None  # camera pitch measured from the image rotation (> 0 up), None if too little turn
-    fov_deg: float
+    fov_deg: float  # the horizontal field of view the turn was measured with ...
     min_coverage_deg: float
     strip_jpeg: bytes = field(default=b"", repr=False)  # the evidence strip
     strip_step_deg: float = 30.0
+    fov_source: str = "setting"  # ... "estimated" from the scan's frames, or the "setting" (fallback)
 
     def to_dict(self, per_frame: bool = True) -> dict[str, Any]:
         d = asdict(self)
@@ -97,7 +106,8 @@ class RoomScanResult:
             source="room_scan", status="closed",
             message=("Room scan covered the room" if self.passed else "Room scan incomplete: " + "; ".join(self.reasons)),
             evidence=evidence,
-            thresholds={"min_coverage_deg": self.min_coverage_deg, "fov_deg": self.fov_deg},
+            thresholds={"min_coverage_deg": self.min_coverage_deg, "fov_deg": self.fov_deg,
+                        "fov_source": self.fov_source},
             evidence_images={"room_strip.jpg": self.strip_jpeg} if self.strip_jpeg else {},
         )
 
@@ -129,18 +139,26 @@ class RoomScanTracker:
     """Streaming room-scan analysis: ``update(rgb, t)`` per frame, ``result()`` at the end.
 
     ``settings``: an :class:`EngineSettings` (its ``room_scan`` field when it has one), a
-    :class:`RoomScanSettings`, or None for the defaults. ``fov_deg``: the camera's horizontal field of view.
+    :class:`RoomScanSettings`, or None for the defaults. ``fov_deg``: the camera's horizontal field of view to
+    use until (or unless) it is measured from the scan; None: the ``fov_deg`` setting.
     ``detect_faces``: look for faces in usable frames (needs the model files).
     """
 
-    def __init__(self, settings: Any = None, fov_deg: float = 65.0, detect_faces: bool = True):
+    def __init__(self, settings: Any = None, fov_deg: float | None = None, detect_faces: bool = True):
+        self.cfg: RoomScanSettings = room_scan_settings(settings)
+        fov_deg = self.cfg.fov_deg if fov_deg is None else fov_deg
         if not 10.0 <= fov_deg <= 150.0:
             raise ValueError(f"fov_deg must be between 10 and 150 degrees, got {fov_deg}")
-        self.cfg: RoomScanSettings = room_scan_settings(settings)
-        self.fov_deg = float(fov_deg)
+        self.fov_setting = float(fov_deg)
+        self.fov_deg = float(fov_deg)  # in use: the setting, or the estimate once there is one
+        self.fov_source = "setting"
+        self._fov_scale = 1.0  # room yaw / raw yaw: raw yaws are kept in units of the setting's focal length
+        self._lens: FovEstimator | None = None
+        self._lens_checked = 0  # pairs the last estimate was made from
         self._faces = FaceSpotter(self.cfg.face_min_score) if detect_faces else None
         self._est: ShiftEstimator | None = None
         self._prev = None
+        self._prev_small: np.ndarray | None = None
         self._prev_dark = False
         self._frames: list[_Frame] = []
         self._raw_yaw = 0.0
@@ -161,15 +179,50 @@ class RoomScanTracker:
 
     # -- geometry -------------------------------------------------------------------------------------------
     def _pitch_rad(self) -> float | None:
-        if self._turn_sum < math.radians(self.cfg.pitch_min_turn_deg):
+        turn = self._turn_sum * self._fov_scale
+        if turn < math.radians(self.cfg.pitch_min_turn_deg):
             return None
-        p = math.atan2(self._roll_sum, self._turn_sum)
+        p = math.atan2(self._roll_sum, turn)
         return max(-math.radians(MAX_PITCH_DEG), min(math.radians(MAX_PITCH_DEG), p))
 
     def _scale(self) -> float:
-        """Room yaw / yaw seen at the image: 1 / cos(pitch)."""
+        """Room yaw / raw yaw: the field-of-view correction over cos(pitch)."""
         p = self._pitch_rad()
-        return 1.0 if p is None else 1.0 / math.cos(p)
+        return self._fov_scale if p is None else self._fov_scale / math.cos(p)
+
+    def _use_fov(self, fov: float) -> None:
+        """Measure with ``fov`` from now on: the motion estimate's projection too (a wrong one biases the shifts);
+        what was seen is re-scaled."""
+        if self._est is None:
+            return
+        old = self.fov_deg
+        self.fov_deg, self.fov_source = float(fov), "estimated"
+        # yaw = shift / focal, and focal ~ 1 / tan(fov / 2): room yaw = raw yaw x f(setting) / f(fov)
+        self._fov_scale = math.tan(math.radians(fov) / 2.0) / math.tan(math.radians(self.fov_setting) / 2.0)
+        self._focal_full = focal_px(self._width, fov)
+        est = self._est
+        self._est = ShiftEstimator(est.width, est.height, self.fov_deg, self.cfg.track_width)
+        self._vel_px_s *= self._est.f / est.f  # same turning speed, in the new projection's pixels
+        if self._prev_small is not None:
+            self._prev = self._est.prepare(self._prev_small)
+        log.debug("room scan: field of view %.1f deg measured (was %.1f)", fov, old)
+        scale = self._scale()
+        self._coverage = CoverageMap()
+        for f in self._frames:
+            if f.usable:
+                self._coverage.add(f.raw_yaw * scale, self.fov_deg)
+
+    def _estimate_fov(self, final: bool = False) -> None:
+        """Estimate the field of view when enough new frame pairs came in since the last try (or at the end)."""
+        lens = self._lens
+        if lens is None or len(lens.pairs) < lens.min_pairs:
+            return
+        if not final and len(lens.pairs) < 2 * max(self._lens_checked, lens.min_pairs // 2):
+            return  # at 8, 16, 32 ... pairs while scanning: the estimate costs ~10-40 ms
+        self._lens_checked = len(lens.pairs)
+        fov = lens.estimate()
+        if fov is not None:
+            self._use_fov(fov)
 
     # -- streaming ------------------------------------------------------------------------------------------
     def update(self, rgb: np.ndarray, t: float) -> dict[str, Any]:
@@ -184,6 +237,8 @@ class RoomScanTracker:
             self._est = ShiftEstimator(w, h, self.fov_deg, self.cfg.track_width)
             self._focal_full = focal_px(w, self.fov_deg)
             self._width = w
+            if self.cfg.estimate_fov:
+                self._lens = FovEstimator(w, h, self.cfg.fov_keyframe_deg, self.cfg.fov_min_pairs)
         est = self._est
         cfg = self.cfg
         small = est.small_grey(rgb)
@@ -200,7 +255,7 @@ class RoomScanTracker:
             quality = shift.quality
             ok = quality >= cfg.min_quality and not dark and not self._prev_dark
             if ok:
-                d_raw = est.yaw_deg(shift.dx)
+                d_raw = est.yaw_deg(shift.dx) / self._fov_scale  # in the setting's units (see _fov_scale)
                 self._vel_px_s = shift.dx / dt
                 self._fails, self._coast_s, self._lost = 0, 0.0, False
                 if shift.roll is not None and abs(d_raw) > 0.05:
@@ -210,14 +265,14 @@ class RoomScanTracker:
                 self._fails += 1
                 self._coast_s += dt
                 if not self._lost and self._coast_s <= cfg.max_coast_s and not dark:
-                    d_raw = est.yaw_deg(self._vel_px_s * dt)  # keep the last speed for a moment
+                    d_raw = est.yaw_deg(self._vel_px_s * dt) / self._fov_scale  # keep the last speed for a moment
                 else:
                     self._lost, self._vel_px_s = True, 0.0
             self._speeds.append(d_raw / dt)
         self._raw_yaw += d_raw
         self._yaw_max = max(self._yaw_max, self._raw_yaw)
         self._yaw_min = min(self._yaw_min, self._raw_yaw)
-        self._prev, self._prev_dark = prep, dark
+        self._prev, self._prev_dark, self._prev_small = prep, dark, small
 
         scale = self._scale()
         signed = float(np.median(self._speeds)) if self._speeds else 0.0
@@ -230,6 +285,9 @@ class RoomScanTracker:
         yaw = self._raw_yaw * scale
         if fr.usable:
             self._coverage.add(yaw, self.fov_deg)
+            if self._lens is not None and self._lens.offer(rgb, self._raw_yaw):
+                self._estimate_fov()
+                yaw = self._raw_yaw * self._scale()
         self._strip.offer(rgb, self._raw_yaw, yaw, t, fr.usable, energy)
 
         n_faces = None
@@ -284,6 +342,7 @@ class RoomScanTracker:
     # -- verdict --------------------------------------------------------------------------------------------
     def result(self) -> RoomScanResult:
         cfg = self.cfg
+        self._estimate_fov(final=True)
         frames = self._frames
         scale = self._scale()
         pitch = self._pitch_rad()
@@ -338,7 +397,9 @@ class RoomScanTracker:
             warnings.append(f"dark: {len(dark)} frame(s) dark or blank")
         if 0 < lost_share <= cfg.max_lost_share:
             warnings.append(f"unmatched: {unmatched} frame pair(s) could not be matched (turn extrapolated)")
-        faces = sightings(self._hits, scale, cfg.face_merge_deg)
+        hits = [FaceHit(h.t, h.raw_yaw, offset_deg(h.box[0] + h.box[2] / 2.0, self._width, self._focal_full), h.score,
+                        h.in_frame, h.confirmed, h.box) for h in self._hits]  # with the focal length in use now
+        faces = sightings(hits, scale, cfg.face_merge_deg)
         confirmed = [f for f in faces if f["confirmed"]]
         if confirmed:
             where = ", ".join(f"{f['angle_deg']:.0f} deg (t={f['t']:.1f}s)" for f in confirmed)
@@ -363,7 +424,8 @@ class RoomScanTracker:
             too_fast_frames=[round(t, 3) for t in too_fast], blurred_frames=[round(t, 3) for t in blurred],
             dark_frames=[round(t, 3) for t in dark], faces=faces, reasons=reasons, warnings=warnings,
             pauses=pauses, per_frame=per_frame, frames=n, duration_s=round(duration, 3), unmatched_pairs=unmatched,
-            pitch_deg=None if pitch is None else round(-math.degrees(pitch), 1), fov_deg=self.fov_deg,
+            pitch_deg=None if pitch is None else round(-math.degrees(pitch), 1), fov_deg=round(self.fov_deg, 2),
+            fov_source=self.fov_source,
             min_coverage_deg=cfg.min_coverage_deg, strip_jpeg=strip, strip_step_deg=cfg.strip_step_deg,
         )
 
@@ -430,7 +492,7 @@ def _frames_of(source: Any, fps: float | None) -> Iterable[tuple[np.ndarray, flo
                              f"got {type(item).__name__}")
 
 
-def analyze_room_scan(source: str | Path | Iterable[Any], settings: Any = None, fov_deg: float = 65.0,
+def analyze_room_scan(source: str | Path | Iterable[Any], settings: Any = None, fov_deg: float | None = None,
                       detect_faces: bool = True, fps: float | None = None) -> RoomScanResult:
     """Analyse a whole room scan: a video file (every frame is used), or frames as ``VideoFrame`` objects,
     ``(rgb, t)`` pairs, or bare RGB arrays with ``fps``."""
