@@ -56,7 +56,9 @@ class SessionRecorder:
         return records
 
     def end(self, records: Iterable[dict[str, Any]], duration_s: float, **extra: Any) -> IntegrityScore:
-        """Score the session from its chain records and append the ``session_end`` record with the score."""
-        score = score_records(records, duration_s, self.settings)
-        self.append({"type": "session_end", "duration_s": round(duration_s, 3), **extra, "score": score.to_dict()})
+        """Score the session from its chain records and append the ``session_end`` record with the score (scored
+        over the duration as recorded, to the millisecond, so anyone can redo it from the chain alone)."""
+        duration = round(duration_s, 3)
+        score = score_records(records, duration, self.settings)
+        self.append({"type": "session_end", "duration_s": duration, **extra, "score": score.to_dict()})
         return score

@@ -8,6 +8,7 @@ carries a request id ``rid``; its answer carries the same one (:class:`server.li
 
 from __future__ import annotations
 
+import copyreg
 from dataclasses import dataclass
 from typing import Any, Union
 
@@ -198,3 +199,10 @@ class WorkerFailed(Message):
 
 FromWorker = Union[Opened, FrameAnalysed, EventsRaised, IdentityProbed, Enrolled, ScanProgress, ScanJudged,
                    DecodeFailed, Closed, WorkerFailed]
+
+
+# The messages sent many times a second are pickled as a one-byte extension code instead of their module and class
+# name (copyreg's codes 240-255 are for private use): with it a video packet takes ~5 us to pickle and unpickle on
+# this machine, against ~8 us without and ~1-3 us as a plain tuple (measured with 4.2 kB of VP8 frame).
+for _code, _cls in enumerate((VideoPacket, AudioBatch, FrameAnalysed, EventsRaised, StoredEvent), start=240):
+    copyreg.add_extension(__name__, _cls.__name__, _code)

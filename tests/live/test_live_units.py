@@ -195,3 +195,25 @@ def test_the_video_bitrate_cap_goes_in_the_video_section_only():
     assert capped.count("b=AS:") == 1 and capped.endswith("\r\n")
     assert cap_video_bitrate(ANSWER, 0) == ANSWER
     assert cap_video_bitrate(ANSWER.replace("\r\n", "\n"), 300).count("b=AS:300") == 1
+
+
+# ---- the API document ------------------------------------------------------------------------------------------
+def test_every_json_route_of_the_live_and_review_api_documents_its_answer(tmp_path):
+    from server.app import create_app
+    from server.settings import ServerSettings
+
+    app = create_app(ServerSettings(data_dir=tmp_path, seed_demo=False, webhooks_enabled=False, auto_migrate=False))
+    doc = app.openapi()
+    not_json = {"/api/review/sessions/{session_id}/stream", "/api/review/sessions/{session_id}/recording.webm",
+                "/api/review/sessions/{session_id}/frame.jpg", "/api/review/sessions/{session_id}/evidence/{name}",
+                "/api/review/sessions/{session_id}/enrolment/{sha256}.jpg",
+                "/api/review/sessions/{session_id}/export.html"}
+    checked = 0
+    for path, ops in doc["paths"].items():
+        if not path.startswith(("/api/live/", "/api/review/")) or path in not_json:
+            continue
+        for method, op in ops.items():
+            schema = op["responses"]["200"]["content"]["application/json"]["schema"]
+            assert schema.get("$ref") or schema.get("properties") or schema.get("items"), (method, path, schema)
+            checked += 1
+    assert checked >= 12
