@@ -13,7 +13,7 @@ import logging
 import multiprocessing as mp
 import threading
 import uuid
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable
 
 from server.live.messages import (
     CloseSession, EndRoomScan, EnrolPhotos, FinishSession, FromWorker, OpenSession, ProbeIdentity, RaiseEvent,
@@ -23,7 +23,6 @@ from server.live.worker import worker_main
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
 ENROL_TIMEOUT_S = 60.0
 IDENTITY_TIMEOUT_S = 15.0
 SCAN_TIMEOUT_S = 30.0
