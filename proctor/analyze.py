@@ -19,12 +19,11 @@ from typing import Any, Callable
 
 import numpy as np
 
-from proctor import __version__
 from proctor.chain import EventChain, genesis_for, verify_chain
 from proctor.events import Event, fold_events
 from proctor.media import MediaError, iter_video_frames, load_image, probe_video
 from proctor.model_files import sha256_of
-from proctor.score import integrity_score
+from proctor.recorder import SessionRecorder
 from proctor.settings import EngineSettings
 
 AUDIO_RATE = 16000
@@ -39,13 +38,16 @@ class OfflineSession:
     frame_series: list[dict[str, Any]] = field(default_factory=list)
     audio_series: list[dict[str, Any]] = field(default_factory=list)
 
+    recorder: SessionRecorder | None = None
+
     def store(self, events: list[Event]) -> None:
         for ev in events:
             for name, jpeg in ev.evidence_images.items():
                 path = self.out / "evidence" / name
                 if not path.exists():
                     path.write_bytes(jpeg)
-            self.chain.append(ev.to_record())
+        assert self.recorder is not None
+        self.recorder.events(events)
 
 
 def _load_audio(video: Path, audio: Path | None, has_audio: bool) -> tuple[np.ndarray | None, str]:
@@ -83,21 +85,17 @@ def analyze_file(
     video_sha256 = sha256_of(video)
     session_id = f"offline-{video_sha256[:16]}"
     sess = OfflineSession(EventChain(genesis_for(session_id)), out)
+    recorder = sess.recorder = SessionRecorder(session_id, settings, sess.chain.append)
     started = time.perf_counter()
 
     with SessionAnalyzer(settings, enrolment=enrolment) as analyzer:
-        sess.chain.append({
-            "type": "session_start",
-            "session_id": session_id,
-            "engine_version": __version__,
-            "video": {"name": video.name, "sha256": video_sha256, "width": info.width, "height": info.height,
-                      "fps": round(info.fps, 3), "duration_s": round(info.duration_s, 3)},
-            "audio": audio_source,
-            "enrolment": None if enrolment is None else {
-                "photos": [{"name": p.name, "sha256": sha256_of(p)} for p in references or []]},
-            "settings": settings.model_dump(),
-            "model_versions": analyzer.versions,
-        })
+        recorder.start(
+            {"video": {"name": video.name, "sha256": video_sha256, "width": info.width, "height": info.height,
+                       "fps": round(info.fps, 3), "duration_s": round(info.duration_s, 3)}},
+            analyzer.versions,
+            None if enrolment is None else [{"name": p.name, "sha256": sha256_of(p)} for p in references or []],
+            audio=audio_source,
+        )
         audio_pos = 0
         total = max(1, math.ceil(info.duration_s * settings.analysis_fps)) if info.duration_s else None
         bar = _progress(total, progress, video.name)
@@ -128,16 +126,9 @@ def analyze_file(
         neutral = analyzer.rules.neutral.to_dict()
 
     elapsed = time.perf_counter() - started
+    score = recorder.end(sess.chain.entries, end_t, frames_analysed=frames_analysed,
+                         identity_checks=identity_checks, neutral_pose=neutral)
     events = fold_events(sess.chain.entries)
-    score = integrity_score(events, end_t, settings)
-    sess.chain.append({
-        "type": "session_end",
-        "duration_s": round(end_t, 3),
-        "frames_analysed": frames_analysed,
-        "identity_checks": identity_checks,
-        "neutral_pose": neutral,
-        "score": score.to_dict(),
-    })
     verification = verify_chain(sess.chain.entries, sess.chain.genesis)
     summary = {
         "video": str(video),

@@ -26,6 +26,12 @@ EVENT_KINDS: dict[str, str] = {
     "room_scan_incomplete": "The 360° room scan did not cover the room",
 }
 
+# The one list of event kinds is EVENT_KINDS above; these name groups of it (the rules, the score, the live data
+# channel, the review and the pages' translations all use these, never their own copies).
+BROWSER_KINDS: tuple[str, ...] = ("tab_switch", "fullscreen_exit", "copy_paste", "devtools")  # the exam page reports them
+ROOM_SCAN_KINDS: tuple[str, ...] = ("room_scan_completed", "room_scan_incomplete")
+UNSCORED_KINDS: tuple[str, ...] = ("room_scan_completed",)  # recorded, never lowers the integrity score
+
 BASE_SEVERITY: dict[str, str] = {
     "identity_mismatch": "high",
     "multiple_faces": "high",

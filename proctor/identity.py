@@ -37,6 +37,7 @@ from typing import Any, Sequence
 import cv2
 import numpy as np
 
+from proctor.frames import check_rgb
 from proctor.media import MediaError, decode_image_bytes, load_image
 from proctor.model_files import model_path, model_versions
 from proctor.settings import MAX_ENROL_PHOTOS
@@ -422,9 +423,7 @@ def _as_rgb(img: np.ndarray) -> np.ndarray:
         return cv2.cvtColor(img, cv2.COLOR_GRAY2RGB)
     if img.ndim == 3 and img.shape[2] == 4:
         return np.ascontiguousarray(img[:, :, :3])
-    if img.ndim != 3 or img.shape[2] != 3:
-        raise ValueError(f"expected an RGB image (H, W, 3), got shape {img.shape}")
-    return img
+    return check_rgb(img)
 
 
 def _read_photo(photo: Any, index: int, count: int) -> np.ndarray:

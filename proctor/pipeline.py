@@ -10,16 +10,21 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Sequence
 
 import cv2
 import numpy as np
 
 from proctor.events import Event
+from proctor.frames import check_rgb
 from proctor.model_files import model_versions
 from proctor.rules import RuleEngine
 from proctor.settings import EngineSettings
 from proctor.signals import AudioSignals, FrameSignals, HeadPose
+
+if TYPE_CHECKING:
+    from proctor.identity import Enrolment, FaceEncoder
+    from proctor.roomscan import RoomScanTracker
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +36,44 @@ EVIDENCE_JPEG_QUALITY = 80
 class FrameResult:
     signals: FrameSignals
     events: list[Event] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class IdentityProbe:
+    """The identity step's look at one live frame: is exactly one face there, lit enough, and the enrolled student?
+
+    ``reason``: ``too_dark``, ``no_face``, ``multiple_faces``, ``not_enrolled``, ``match`` or ``mismatch``."""
+
+    ok: bool
+    reason: str
+    faces: int
+    brightness: float | None
+    distance: float | None = None
+    threshold: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"faces": self.faces, "brightness": self.brightness, "ok": self.ok, "reason": self.reason}
+        if self.distance is not None:
+            out |= {"distance": self.distance, "threshold": self.threshold}
+        return out
+
+
+@dataclass(frozen=True)
+class RoomScanOutcome:
+    """A finished room scan: its event (evidence strip attached) and the verdict the page is told."""
+
+    event: Event
+    passed: bool
+    coverage_deg: float
+    reasons: list[str]
+    warnings: list[str]
+    frames: int
+    faces: list[dict[str, Any]]
+
+    def summary(self) -> dict[str, Any]:
+        return {"passed": self.passed, "kind": self.event.kind, "event_id": self.event.id,
+                "coverage_deg": self.coverage_deg, "reasons": list(self.reasons), "warnings": list(self.warnings),
+                "frames": self.frames, "faces": [dict(f) for f in self.faces]}
 
 
 def encode_jpeg(rgb: np.ndarray, width: int = EVIDENCE_WIDTH, quality: int = EVIDENCE_JPEG_QUALITY) -> bytes:
@@ -49,7 +92,7 @@ class SessionAnalyzer:
     def __init__(
         self,
         settings: EngineSettings | None = None,
-        enrolment: Any | None = None,
+        enrolment: Enrolment | None = None,
         neutral_pose: HeadPose | None = None,
     ):
         from proctor.audio import AudioAnalyzer
@@ -63,12 +106,9 @@ class SessionAnalyzer:
         self.body = BodyAnalyzer(self.settings, use_pose=self.settings.body_movement.use_pose_model)
         self.camera = CameraCheck()
         self.audio = AudioAnalyzer(self.settings)
-        self.enrolment = enrolment
-        self.encoder = None
-        if enrolment is not None:
-            from proctor.identity import FaceEncoder
-
-            self.encoder = FaceEncoder()
+        self.enrolment: Enrolment | None = None
+        self.encoder: FaceEncoder | None = None
+        self.set_enrolment(enrolment)
         self.rules = RuleEngine(self.settings, self.versions, neutral_pose, camera_classifier=classify)
         self._last_identity_t: float | None = None  # time of the last identity check
         self._last_identity_match = True
@@ -78,12 +118,100 @@ class SessionAnalyzer:
         self._last_ts_ms = -1
         self.frames_analysed = 0
         self.identity_checks = 0
+        self._scan: RoomScanTracker | None = None  # while the student scans the room
+        self._scan_t0 = 0.0
+        self._scan_last_t = -1e9
+
+    # ------------------------------------------------------------------------------------------------------
+    def set_enrolment(self, enrolment: Enrolment | None) -> None:
+        """The student's enrolment (it may come after the stream started); the face encoder is made when needed."""
+        self.enrolment = enrolment
+        if enrolment is not None and self.encoder is None:
+            from proctor.identity import FaceEncoder
+
+            self.encoder = FaceEncoder()
+
+    def enrol(self, photos: Sequence[np.ndarray | bytes]) -> Enrolment:
+        """Enrol the student from reference photos and use the enrolment from now on
+        (:class:`proctor.identity.EnrolmentError` names the photo and the reason when one is not usable)."""
+        from proctor.identity import enrol
+
+        enrolment = enrol(list(photos), encoder=self.encoder)
+        self.set_enrolment(enrolment)
+        return enrolment
+
+    def tag_event_ids(self, tag: str) -> None:
+        """A resumed session's analyser: its event ids can never repeat those already in the session's chain
+        (``multiple_faces-1`` becomes ``multiple_faces-1.<tag>``; evidence image names follow the id)."""
+        self.rules.ids.tag = tag
+
+    def identity_probe(self, rgb: np.ndarray, t: float) -> IdentityProbe:
+        """The identity step's check of the live face (not the periodic check during the exam)."""
+        from proctor.identity import best_match
+
+        sig = self.analyze_frame(rgb, t)
+        camera = sig.camera
+        faces = list(sig.faces)
+        base = {"faces": len(faces), "brightness": None if camera is None else round(camera.brightness, 1)}
+        if camera is not None and camera.brightness < self.settings.camera_blocked.dark_mean:
+            return IdentityProbe(False, "too_dark", **base)
+        if not faces:
+            return IdentityProbe(False, "no_face", **base)
+        if len(faces) > 1:
+            return IdentityProbe(False, "multiple_faces", **base)
+        if self.enrolment is None:
+            return IdentityProbe(False, "not_enrolled", **base)
+        _, check = best_match(self.enrolment, rgb, [faces[0].box], settings=self.settings, encoder=self.encoder)
+        if check is None:
+            return IdentityProbe(False, "no_face", **base)
+        return IdentityProbe(bool(check.match), "match" if check.match else "mismatch", **base,
+                             distance=round(float(check.distance), 4), threshold=float(check.threshold))
+
+    # ---- room scan ---------------------------------------------------------------------------------------
+    @property
+    def scanning(self) -> bool:
+        return self._scan is not None
+
+    def start_room_scan(self, t: float) -> None:
+        """The student starts turning the camera around the room at session time ``t``."""
+        from proctor.roomscan import RoomScanTracker
+
+        self._scan = RoomScanTracker(self.settings, detect_faces=True)
+        self._scan_t0, self._scan_last_t = t, -1e9
+
+    def scan_frame(self, rgb: np.ndarray, t: float) -> dict[str, Any] | None:
+        """Feed one frame (every decoded frame: the tracker needs >= 10 fps) to the room scan; its live guide,
+        or None when no scan runs or the frame is not later than the last one."""
+        if self._scan is None or t <= self._scan_last_t:
+            return None
+        guide = self._scan.update(rgb, t - self._scan_t0)
+        self._scan_last_t = t
+        return guide
+
+    def scan_elapsed(self, t: float) -> float:
+        return t - self._scan_t0 if self._scan is not None else 0.0
+
+    def end_room_scan(self) -> RoomScanOutcome | None:
+        """Judge the scan: its ``room_scan_completed`` / ``room_scan_incomplete`` event with the strip as evidence
+        (``<event id>_room_strip.jpg``, its sha256 in ``evidence.frames``); None without a running scan."""
+        tracker, self._scan = self._scan, None
+        if tracker is None:
+            return None
+        result = tracker.result()
+        ev = result.to_event(self.rules.ids.next(result.kind), start=round(self._scan_t0, 3))
+        strips, ev.evidence_images = list(ev.evidence_images.values()), {}
+        ev.evidence["frames"] = []  # the evidence frames' references (the scan's frame count is in the summary)
+        for jpeg in strips:
+            self.attach_image(ev, jpeg, self._scan_t0 + result.duration_s, name=f"{ev.id}_room_strip.jpg",
+                              role="room_strip")
+        faces = [{"angle_deg": f.get("angle_deg"), "count": f.get("count")} for f in result.faces]
+        return RoomScanOutcome(ev, result.passed, round(result.coverage_deg, 1), list(result.reasons),
+                               list(result.warnings), result.frames, faces)
 
     # ------------------------------------------------------------------------------------------------------
     def analyze_frame(self, rgb: np.ndarray, t: float, index: int | None = None) -> FrameSignals:
         """Signals of one frame (faces, pose, gaze, camera, body, and identity when a check is due)."""
-        if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8 or rgb.size == 0:
-            raise ValueError(f"expected an RGB uint8 image (H, W, 3), got {rgb.dtype} {rgb.shape}")
+        rgb = check_rgb(rgb)
         ts_ms = max(int(round(t * 1000)), self._last_ts_ms + 1)  # VIDEO mode needs rising timestamps
         self._last_ts_ms = ts_ms
         h, w = rgb.shape[:2]
@@ -125,6 +253,7 @@ class SessionAnalyzer:
     def _check_identity(self, rgb: np.ndarray, sig: FrameSignals):
         from proctor.identity import best_match
 
+        assert self.enrolment is not None  # _identity_due checks it
         boxes = [f.box for f in sig.faces if f.box.side >= self.settings.identity.min_face_px]
         # largest face first (the student, as a rule): stop at the first face that matches
         _, check = best_match(self.enrolment, rgb, boxes, settings=self.settings, encoder=self.encoder, first_match=True)
@@ -144,12 +273,19 @@ class SessionAnalyzer:
         return FrameResult(sig, events)
 
     def attach_frame(self, ev: Event, rgb: np.ndarray, t: float) -> None:
-        jpeg = encode_jpeg(rgb)
-        name = f"{ev.id}-{len(ev.evidence_images)}.jpg"
+        self.attach_image(ev, encode_jpeg(rgb), t)
+
+    @staticmethod
+    def attach_image(ev: Event, jpeg: bytes, t: float, name: str | None = None, role: str | None = None) -> None:
+        """Evidence for an event: the JPEG (stored under ``name``, by default ``<event id>-<n>.jpg``) and its
+        sha256 in the chain record's ``evidence.frames`` (the review's evidence check and the export follow it)."""
+        name = name or f"{ev.id}-{len(ev.evidence_images)}.jpg"
         ev.evidence_images[name] = jpeg
-        ev.evidence.setdefault("frames", []).append(
-            {"t": round(t, 3), "name": name, "sha256": hashlib.sha256(jpeg).hexdigest()}
-        )
+        ref: dict[str, Any] = {"t": round(t, 3), "name": name}
+        if role is not None:
+            ref["role"] = role
+        ref["sha256"] = hashlib.sha256(jpeg).hexdigest()
+        ev.evidence.setdefault("frames", []).append(ref)
 
     def process_audio(self, pcm: np.ndarray, t0: float | None = None, sample_rate: int = 16000) -> list[Event]:
         """Feed audio samples (int16 mono at ``sample_rate``) and run the audio rules."""
@@ -164,7 +300,11 @@ class SessionAnalyzer:
 
     def finish(self, t_end: float) -> list[Event]:
         """End of the session: flush the audio still in the analyser's window, close every open event."""
-        events = self.rules.push_audio(self.audio.flush())
+        events: list[Event] = []
+        scan = self.end_room_scan()  # the session ended during a scan: judge what was scanned
+        if scan is not None:
+            events.append(scan.event)
+        events += self.rules.push_audio(self.audio.flush())
         return events + self.rules.finish(t_end)
 
     def close(self) -> None:

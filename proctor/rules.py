@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from statistics import median
 from typing import Any, Callable
 
-from proctor.events import Event
+from proctor.events import EVENT_KINDS, Event
 from proctor.settings import EngineSettings
 from proctor.signals import AudioSignals, FrameSignals, HeadPose, IdentityCheck
 
@@ -24,12 +24,18 @@ SERIES_MAX_POINTS = 150
 
 
 class EventIds:
-    def __init__(self) -> None:
+    """Event ids of one analyser: ``<kind>-<n>``, with ``.<tag>`` appended when a tag is set (a resumed session's
+    new analyser, so its ids cannot repeat those already in the chain)."""
+
+    def __init__(self, tag: str | None = None) -> None:
         self.n = 0
+        self.tag = tag
 
     def next(self, kind: str) -> str:
+        if kind not in EVENT_KINDS:
+            raise ValueError(f"unknown event kind {kind!r} (proctor.events.EVENT_KINDS lists them)")
         self.n += 1
-        return f"{kind}-{self.n}"
+        return f"{kind}-{self.n}" if not self.tag else f"{kind}-{self.n}.{self.tag}"
 
 
 @dataclass

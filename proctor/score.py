@@ -15,10 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from proctor.events import BROWSER_KINDS, UNSCORED_KINDS
 from proctor.settings import EngineSettings
-
-BROWSER_KINDS = {"tab_switch", "fullscreen_exit", "copy_paste", "devtools"}
-UNSCORED_KINDS = {"room_scan_completed"}
 
 
 @dataclass(frozen=True)
@@ -48,6 +46,8 @@ def _union_length(intervals: list[tuple[float, float]]) -> float:
 
 
 def weight_for(kind: str, settings: EngineSettings) -> float:
+    """The kind's weight: its own :class:`ScoreWeights` field, ``browser`` for the browser's kinds (and for a
+    kind with no field of its own, e.g. ``room_scan_incomplete``)."""
     w = settings.score
     if kind in BROWSER_KINDS:
         return w.browser

@@ -12,8 +12,16 @@ import secrets
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class LiveVideo(BaseModel):
+    """The camera stream the student page asks for (served to it by ``GET /api/live/config``)."""
+
+    width: int = 640
+    height: int = 480
+    frame_rate: int = 15
 
 
 class ServerSettings(BaseSettings):
@@ -78,6 +86,7 @@ class ServerSettings(BaseSettings):
     live_grace_s: float = 120.0  # a dropped student may reconnect this long; then the session ends
     live_media_timeout_s: float = 4.0  # no video for this long means the stream is lost
     live_segment_s: float = 10.0  # recording segment length (each starts at a keyframe)
+    live_video: LiveVideo = LiveVideo()  # what the page asks of the camera (the analysis is tuned for it)
     live_video_max_kbps: int = 500  # the camera stream's ceiling, sent to the browser in the SDP answer (b=AS)
     live_room_scan_s: float = 20.0  # how long the room scan asks the student to turn the camera
     live_rescan_after_events: list[str] = ["multiple_faces", "speech"]  # these events make the server ask for a re-scan

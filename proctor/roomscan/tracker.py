@@ -36,6 +36,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from proctor.frames import check_rgb
 from proctor.media import fit_width, iter_video_frames
 from proctor.roomscan.config import RoomScanSettings, room_scan_settings
 from proctor.roomscan.coverage import CoverageMap, coverage_of, wrap360
@@ -129,10 +130,7 @@ class _Frame:
         return self.ok and not (self.too_fast or self.blurred or self.dark)
 
 
-def _check_rgb(rgb: Any) -> None:
-    if not isinstance(rgb, np.ndarray) or rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
-        got = type(rgb).__name__ if not isinstance(rgb, np.ndarray) else f"{rgb.dtype} array of shape {rgb.shape}"
-        raise ValueError(f"expected an RGB uint8 image of shape (H, W, 3), got {got}")
+_check_rgb = check_rgb  # the engine's one RGB frame check
 
 
 class RoomScanTracker:

@@ -39,6 +39,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from proctor.frames import check_rgb
 from proctor.settings import EngineSettings
 from proctor.signals import BodyObservation, FaceBox
 
@@ -467,9 +468,7 @@ class BodyAnalyzer:
         return ts
 
     def analyze(self, rgb: np.ndarray, face_box: FaceBox | None, timestamp_ms: int | None = None) -> BodyObservation:
-        if not isinstance(rgb, np.ndarray) or rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
-            got = type(rgb).__name__ if not isinstance(rgb, np.ndarray) else f"{rgb.dtype} {rgb.shape}"
-            raise ValueError(f"expected an RGB uint8 image of shape (H, W, 3), got {got}")
+        rgb = check_rgb(rgb)
         diff = self._diff.update(rgb, face_box)
         if self._landmarker is None:
             return BodyObservation(motion=diff.motion, region=diff.region, source="motion")

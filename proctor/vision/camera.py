@@ -21,6 +21,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from proctor.frames import check_rgb
 from proctor.settings import CameraBlockedRule, EngineSettings
 from proctor.signals import CameraObservation
 
@@ -35,17 +36,9 @@ COVERED = "covered"
 FROZEN = "frozen"
 
 
-def _check_rgb(rgb: np.ndarray) -> None:
-    if not isinstance(rgb, np.ndarray) or rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
-        got = type(rgb).__name__ if not isinstance(rgb, np.ndarray) else f"{rgb.dtype} array of shape {rgb.shape}"
-        raise ValueError(f"expected an RGB uint8 image of shape (H, W, 3), got {got}")
-    if rgb.shape[0] < 2 or rgb.shape[1] < 2:
-        raise ValueError(f"image too small to analyse: {rgb.shape[1]}x{rgb.shape[0]}")
-
-
 def small_grey(rgb: np.ndarray, width: int = ANALYSIS_WIDTH) -> np.ndarray:
     """A grey copy at most ``width`` pixels wide (area-averaged, so sensor noise shrinks too)."""
-    _check_rgb(rgb)
+    check_rgb(rgb)
     grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
     h, w = grey.shape
     if w > width:

@@ -58,6 +58,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from proctor.frames import check_rgb
 from proctor.model_files import model_path
 from proctor.settings import EngineSettings
 from proctor.signals import FaceBox, FaceObservation
@@ -83,19 +84,6 @@ HOG_UPSAMPLE = 1
 HOG_MIN_MARGIN = 0.0  # dlib's default detection threshold
 HOG_AGREE_MARGIN = -0.5  # a weaker HOG hit counts when the full-range model agrees
 PHOTO_CANDIDATE_SCORE = 0.3  # full-range detections kept as candidates for clustering
-
-
-def check_rgb(rgb: Any) -> np.ndarray:
-    """The image as a C-contiguous RGB uint8 array, or a :class:`ValueError` saying what is wrong."""
-    if not isinstance(rgb, np.ndarray):
-        raise ValueError(f"expected an RGB image as a numpy array, got {type(rgb).__name__}")
-    if rgb.ndim != 3 or rgb.shape[2] != 3:
-        raise ValueError(f"expected an RGB image of shape (H, W, 3), got shape {rgb.shape}")
-    if rgb.dtype != np.uint8:
-        raise ValueError(f"expected an RGB image of dtype uint8, got {rgb.dtype}")
-    if rgb.shape[0] < 2 or rgb.shape[1] < 2:
-        raise ValueError(f"image is empty or too small to analyse: shape {rgb.shape}")
-    return np.ascontiguousarray(rgb)
 
 
 # ============================================================================================================

@@ -22,6 +22,8 @@ from server.db.engine import transaction
 from server.db.models import IdentityEnrolment
 from server.live.hub import LiveError
 from server.live.routes import Caller, own_session
+from server.live.schemas import Enrolled, EnrolmentStatus
+from server.live.state import LoadedEnrolment
 
 router = APIRouter(prefix="/api/live", tags=["live"])
 
@@ -41,10 +43,10 @@ def save_enrolment(session_factory: Any, student_id: int, enrolment: dict[str, A
         return row.id
 
 
-def load_enrolment(app: Any) -> Callable[[Any], dict[str, Any] | None]:
+def load_enrolment(app: Any) -> Callable[[Any], LoadedEnrolment | None]:
     """The enrolment a session uses: its own, else the student's active one (e.g. uploaded by the college)."""
 
-    def load(state: Any) -> dict[str, Any] | None:
+    def load(state: Any) -> LoadedEnrolment | None:
         with transaction(app.state.session_factory) as db:
             row = None
             if state.enrolment_id is not None:
@@ -53,20 +55,22 @@ def load_enrolment(app: Any) -> Callable[[Any], dict[str, Any] | None]:
                 row = db.execute(select(IdentityEnrolment).where(
                     IdentityEnrolment.student_id == state.student_id, IdentityEnrolment.is_active.is_(True))
                     .order_by(IdentityEnrolment.id.desc()).limit(1)).scalar_one_or_none()
-            return row.embedding if row is not None and isinstance(row.embedding, dict) else None
+            if row is None or not isinstance(row.embedding, dict):
+                return None
+            return LoadedEnrolment(row.embedding, list(row.photo_sha256s or []))
 
     return load
 
 
-@router.get("/sessions/{session_id}/enrolment")
+@router.get("/sessions/{session_id}/enrolment", response_model=EnrolmentStatus)
 async def enrolment_status(session_id: str, request: Request, caller: Caller) -> dict[str, Any]:
     state = await own_session(request, caller, session_id)
     hub = request.app.state.live_hub
-    data = await hub._db(load_enrolment(request.app), state)
+    data = await hub.store.run(load_enrolment(request.app), state)
     return {"enrolled": data is not None, "from_session": state.enrolment_id is not None}
 
 
-@router.post("/sessions/{session_id}/enrolment")
+@router.post("/sessions/{session_id}/enrolment", response_model=Enrolled)
 async def enrol_photos(session_id: str, request: Request, caller: Caller, photos: list[UploadFile]) -> dict[str, Any]:
     hub = request.app.state.live_hub
     limit = hub.settings.live_max_photo_bytes
@@ -91,6 +95,10 @@ async def enrol_photos(session_id: str, request: Request, caller: Caller, photos
         raise ApiError(422, "enrolment_failed", problem["message"],
                        {"photo_index": problem["photo_index"], "reason": problem["reason"]})
     model = data.get("model") if isinstance(data.get("model"), str) else None
-    row_id = await hub._db(save_enrolment, request.app.state.session_factory, state.student_id, data, digests, model)
-    await hub._db(hub.stores.sessions.set_enrolment, session_id, row_id)
+    row_id = await hub.store.run(save_enrolment, request.app.state.session_factory, state.student_id, data, digests,
+                                 model)
+    await hub.store.run(hub.stores.sessions.set_enrolment, session_id, row_id)
+    # the chain names the photos the session's identity checks use from now on (the photos are not kept)
+    hub.record(session_id, {"type": "enrolment", "enrolment_id": row_id, "model": model,
+                            "photos": [{"sha256": h} for h in digests], "t": hub.session_time(session_id)})
     return {"enrolled": True, "enrolment_id": row_id, "photos": len(blobs)}

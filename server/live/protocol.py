@@ -34,7 +34,8 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-BROWSER_KINDS = ("tab_switch", "fullscreen_exit", "copy_paste", "devtools")
+from proctor.events import BROWSER_KINDS, EVENT_KINDS
+
 MAX_MESSAGE_BYTES = 4096
 
 
@@ -44,7 +45,7 @@ class _Msg(BaseModel):
 
 class BrowserSignal(_Msg):
     type: Literal["browser_signal"]
-    kind: Literal["tab_switch", "fullscreen_exit", "copy_paste", "devtools"]
+    kind: Literal[BROWSER_KINDS]  # type: ignore[valid-type]  # the engine's list (proctor.events)
     phase: Literal["start", "end", "instant"] = "instant"
     details: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
 
@@ -99,7 +100,8 @@ def parse_client_message(raw: str | bytes) -> Any:
 
 
 # ---- server -> browser ------------------------------------------------------------------------------------
-# What the student is told when an event opens (the page shows its own translation of warning.<kind>).
+# What the student is told when an event of these kinds opens (the page shows its own translation of
+# warning.<kind>; tests/test_event_kinds.py checks that every kind has one in kk/ru/en).
 WARNING_TEXT: dict[str, str] = {
     "multiple_faces": "Only you may be in the frame.",
     "face_missing": "Stay in front of the camera.",
@@ -113,6 +115,9 @@ WARNING_TEXT: dict[str, str] = {
     "devtools": "Close developer tools.",
     "copy_paste": "Copying and pasting is recorded.",
 }
+
+
+assert set(WARNING_TEXT) <= set(EVENT_KINDS), set(WARNING_TEXT) - set(EVENT_KINDS)
 
 
 def dumps(message: dict[str, Any]) -> str:

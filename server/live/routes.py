@@ -9,15 +9,14 @@
 ``GET  /api/live/config``  what the page needs (analysis fps, room scan length, grace period).
 
 Errors use the API's format (``{"error": {"code", "message"}}``): 400 malformed SDP or an offer without
-video, 403 another student's session, 404 unknown session, 409 finished session, 413 body too large.
+video, 403 another student's session, 404 unknown session (or, for the figures, one the caller may not see),
+409 finished session, 413 body too large. The answers' shapes are in :mod:`server.live.schemas`.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
-
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 
@@ -26,6 +25,7 @@ from server.api.errors import ApiError
 from server.auth.principal import Principal
 from server.domain.enums import Role
 from server.live.hub import LiveError, LiveHub
+from server.live.schemas import Answer, LiveConfig, LiveStats
 
 router = APIRouter(prefix="/api/live", tags=["live"])
 
@@ -74,7 +74,7 @@ async def own_session(request: Request, caller: Any, session_id: str) -> Any:
         raise ApiError(exc.status, exc.code, exc.message) from exc
 
 
-@router.post("/sessions/{session_id}/offer")
+@router.post("/sessions/{session_id}/offer", response_model=Answer)
 async def offer(session_id: str, request: Request, caller: Caller) -> dict[str, str]:
     hub = _hub(request)
     student = student_id(caller)
@@ -91,23 +91,23 @@ async def offer(session_id: str, request: Request, caller: Caller) -> dict[str, 
         raise ApiError(exc.status, exc.code, exc.message) from exc
 
 
-@router.get("/sessions/{session_id}/stats")
+@router.get("/sessions/{session_id}/stats", response_model=LiveStats, response_model_exclude_unset=True)
 async def stats(session_id: str, request: Request, caller: Caller, since: float | None = None,
                 samples: bool = False) -> dict[str, Any]:
     hub = _hub(request)
-    state = await hub._db(hub.stores.sessions.get, session_id)
-    if state is None:
+    state = await hub.session_state(session_id)  # read on the store thread, not the event loop
+    own = state is not None and caller.user_id is not None and caller.user_id == state.student_id
+    staff = state is not None and caller.college_id == state.college_id and \
+        (caller.is_api_key or caller.role in (Role.proctor, Role.college_admin))
+    if state is None or not (own or staff):  # another college's or student's session: as if there were none
         raise ApiError(404, "unknown_session", f"no proctoring session {session_id}")
-    own = caller.user_id is not None and caller.user_id == state.student_id
-    staff = caller.college_id == state.college_id and (caller.is_api_key or caller.role in (Role.proctor, Role.college_admin))
-    if not (own or staff):
-        raise ApiError(403, "forbidden", "not your session")
-    return {"session_id": session_id, "status": state.status, "live": session_id in hub.sessions,
+    return {"session_id": session_id, "status": state.status, "live": hub.is_live(session_id),
             **hub.stats(session_id, since, samples)}
 
 
-@router.get("/config")
+@router.get("/config", response_model=LiveConfig)
 async def config(request: Request) -> dict[str, Any]:
     hub = _hub(request)
     return {"analysis_fps": hub.engine_settings.analysis_fps, "room_scan_s": hub.settings.live_room_scan_s,
-            "grace_s": hub.settings.live_grace_s, "retention_days": hub.settings.live_retention_days, "video": {"width": 640, "height": 480, "frame_rate": 15}}
+            "grace_s": hub.settings.live_grace_s, "retention_days": hub.settings.live_retention_days,
+            "video": hub.settings.live_video.model_dump()}

@@ -218,6 +218,7 @@ def import_offline_session(stores: Stores, session_factory: Any, session_id: str
     began = utcnow() - timedelta(seconds=duration)
     stores.sessions.mark_live(session_id, "offline-import", at=began)
     stores.sessions.end(session_id, at=began + timedelta(seconds=duration), integrity_score=score.get("score"),
+                        score_recommendation=score.get("recommendation"), score_breakdown=score.get("breakdown"),
                         report={"source": "offline_import", "score": score, "duration_s": duration,
                                 "frames_analysed": end.get("frames_analysed"),
                                 "identity_checks": end.get("identity_checks"), "video": video.name})

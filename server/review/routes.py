@@ -31,6 +31,7 @@ from server.db.models import Attempt, College, Course, Exam, ProctoringSession, 
 from server.domain.enums import AttemptState, Role
 from server.domain.attempts import REVIEWABLE
 from server.review import views
+from server.review.schemas import AttemptEnded, Me, MessageSent, Queue, RoomScanAsked, SessionView, Signals
 from server.review.media import Piece, concat_webm, frame_at
 
 WEB = Path(__file__).resolve().parents[2] / "web_client" / "review"
@@ -80,7 +81,7 @@ def _day(d: date | None, end: bool = False) -> datetime | None:
     return datetime.combine(d + timedelta(days=1) if end else d, dtime.min, tzinfo=timezone.utc)
 
 
-@router.get("/queue", summary="Sessions waiting for review, worst integrity score first")
+@router.get("/queue", response_model=Queue, summary="Sessions waiting for review, worst integrity score first")
 def queue(db: DB, me: Proctor, course_id: int | None = None, exam_id: int | None = None,
           college_id: int | None = None, date_from: date | None = None, date_to: date | None = None,
           status: str = Query("waiting", description="waiting (for review), live, all, or an attempt state"),
@@ -120,7 +121,8 @@ def queue(db: DB, me: Proctor, course_id: int | None = None, exam_id: int | None
         row = views.session_meta(db, s)
         row["counts"] = views.counts_by_kind(views.fold_with_seq(records[s.id]))
         rows.append(row)
-    # worst first; sessions not scored yet (live) after the scored ones, newest first among them
+    # worst first (offline imports and live sessions that ended alike); sessions not scored yet (still live)
+    # after the scored ones, newest first among them
     rows.sort(key=lambda r: (r["integrity_score"] is None, r["integrity_score"] or 0.0,
                              -(datetime.fromisoformat(r["created_at"]).timestamp())))
     courses = db.execute(select(Course).where(Course.college_id == me.college_id).order_by(Course.code)).scalars()
@@ -134,7 +136,7 @@ def queue(db: DB, me: Proctor, course_id: int | None = None, exam_id: int | None
                         "statuses": ["waiting", "live", "all", *[s.value for s in AttemptState]]}}
 
 
-@router.get("/me", summary="The signed-in proctor")
+@router.get("/me", response_model=Me, summary="The signed-in proctor")
 def me_(db: DB, me: Proctor) -> dict[str, Any]:
     user = db.get(User, me.user_id) if me.user_id else None
     return {"id": me.user_id, "role": me.role.value if me.role else None, "college_id": me.college_id,
@@ -142,13 +144,13 @@ def me_(db: DB, me: Proctor) -> dict[str, Any]:
 
 
 # ---- a session -----------------------------------------------------------------------------------------
-@router.get("/sessions/{session_id}", summary="Everything the session page shows, with the verifications")
+@router.get("/sessions/{session_id}", response_model=SessionView, summary="Everything the session page shows, with the verifications")
 def session_detail(session_id: str, request: Request, db: DB, me: Proctor) -> dict[str, Any]:
     s = access.college_session(db, me, session_id)
     return views.session_view(db, _stores(request), s)
 
 
-@router.get("/sessions/{session_id}/signals", summary="Signal series for the plots (head pose, faces, identity, audio)")
+@router.get("/sessions/{session_id}/signals", response_model=Signals, summary="Signal series for the plots (head pose, faces, identity, audio)")
 def signals(session_id: str, request: Request, db: DB, me: Proctor) -> dict[str, Any]:
     s = access.college_session(db, me, session_id)
     from server.storage.events import list_in
@@ -246,6 +248,8 @@ def export(session_id: str, request: Request, db: DB, me: Proctor, download: boo
 
 
 # ---- live ----------------------------------------------------------------------------------------------
+# These routes run their database work in a thread (asyncio.to_thread), never on the event loop that carries the
+# students' media; they reach the live side only through the hub's public methods.
 def _short_caller(request: Request) -> Principal:
     """Who is calling, looked up in a short transaction (the stream must not hold a request-wide one)."""
     with request.app.state.session_factory() as db, db.begin():
@@ -255,15 +259,43 @@ def _short_caller(request: Request) -> Principal:
         return p
 
 
-@router.get("/sessions/{session_id}/stream", summary="Server-Sent Events: new chain entries as they are stored")
-async def stream(session_id: str, request: Request, after: int = -1) -> StreamingResponse:
+def _live_session(request: Request, session_id: str, refused: str) -> Principal:
+    """The caller, if the session is of their college and still live (409 ``refused`` otherwise)."""
     me = _short_caller(request)
+    with transaction(request.app.state.session_factory) as db:
+        s = access.college_session(db, me, session_id)
+        if s.status not in views.ACTIVE:
+            raise ApiError(409, "conflict", f"the session is {s.status}: {refused}")
+    return me
+
+
+MAX_EVENT_ID = 2**62  # chain sequence numbers are far below this; anything else in Last-Event-ID is ignored
+
+
+def last_event_id(header: str | None) -> int | None:
+    """The SSE ``Last-Event-ID`` as a chain seq, or None when it is absent, not a number or out of range."""
+    if not header or len(header) > 20:
+        return None
+    try:
+        value = int(header)
+    except ValueError:
+        return None
+    return value if -1 <= value < MAX_EVENT_ID else None
+
+
+@router.get("/sessions/{session_id}/stream", summary="Server-Sent Events: new chain entries as they are stored")
+async def stream(session_id: str, request: Request, after: int = Query(-1, ge=-1, lt=MAX_EVENT_ID)) -> StreamingResponse:
     factory = request.app.state.session_factory
-    with transaction(factory) as db:
-        access.college_session(db, me, session_id)
-    last = request.headers.get("last-event-id")
-    if last and last.lstrip("-").isdigit():
-        after = max(after, int(last))
+
+    def allowed() -> None:
+        me = _short_caller(request)
+        with transaction(factory) as db:
+            access.college_session(db, me, session_id)
+
+    await asyncio.to_thread(allowed)
+    last = last_event_id(request.headers.get("last-event-id"))
+    if last is not None:
+        after = max(after, last)
 
     def poll(after_seq: int) -> tuple[list[dict[str, Any]], str]:
         from server.storage.events import list_in
@@ -301,68 +333,65 @@ class EndIn(BaseModel):
     reason: str = Field(min_length=1, max_length=2000)
 
 
-def _live_session_t(hub: Any, sid: str) -> tuple[Any, float | None]:
-    s = getattr(hub, "sessions", {}).get(sid) if hub is not None else None
-    return s, (round(s.now_t(), 3) if s is not None else None)
+def _hub(request: Request) -> Any:
+    return getattr(request.app.state, "live_hub", None)
 
 
-@router.post("/sessions/{session_id}/message", summary="Send a message to the student (live); it is logged in the chain")
+@router.post("/sessions/{session_id}/message", response_model=MessageSent,
+             summary="Send a message to the student (live); it is logged in the chain")
 async def message(session_id: str, body: MessageIn, request: Request) -> dict[str, Any]:
-    me = _short_caller(request)
-    with transaction(request.app.state.session_factory) as db:
-        s = access.college_session(db, me, session_id)
-        if s.status not in views.ACTIVE:
-            raise ApiError(409, "conflict", f"the session is {s.status}: messages go to live sessions only")
-    hub = getattr(request.app.state, "live_hub", None)
-    live, t = _live_session_t(hub, session_id)
-    delivered = False
-    if live is not None and getattr(live, "channel", None) is not None and live.channel.readyState == "open":
-        # the hub's data channel sender (server.live); the student page shows warnings by their text
-        hub._send(live, {"type": "warning", "kind": "proctor_message", "code": "warning.proctor_message",
-                         "event_id": None, "text": body.text})
-        delivered = True
+    me = await asyncio.to_thread(_live_session, request, session_id, "messages go to live sessions only")
+    hub = _hub(request)
+    t = hub.session_time(session_id) if hub is not None else None
+    # the student page shows warnings by their text
+    delivered = hub is not None and hub.send_to_student(session_id, {
+        "type": "warning", "kind": "proctor_message", "code": "warning.proctor_message", "event_id": None,
+        "text": body.text})
     entry = await asyncio.to_thread(_stores(request).events.append, session_id, {
         "type": "proctor_message", "t": t, "by": f"user:{me.user_id}", "text": body.text, "delivered": delivered})
     return {"delivered": delivered, "seq": entry["seq"]}
 
 
-@router.post("/sessions/{session_id}/room-scan", summary="Ask the student (live) to scan the room again; logged in the chain")
+@router.post("/sessions/{session_id}/room-scan", response_model=RoomScanAsked,
+             summary="Ask the student (live) to scan the room again; logged in the chain")
 async def request_room_scan(session_id: str, request: Request) -> dict[str, Any]:
-    me = _short_caller(request)
-    with transaction(request.app.state.session_factory) as db:
-        s = access.college_session(db, me, session_id)
-        if s.status not in views.ACTIVE:
-            raise ApiError(409, "conflict", f"the session is {s.status}: a room scan can be asked of live sessions only")
-    hub = getattr(request.app.state, "live_hub", None)
+    me = await asyncio.to_thread(_live_session, request, session_id,
+                                 "a room scan can be asked of live sessions only")
+    hub = _hub(request)
     # the hub sends room_scan_request and records it (reason "proctor:user:<id>") when the student is connected
     delivered = bool(hub is not None and hub.request_room_scan(session_id, f"proctor:user:{me.user_id}"))
     return {"delivered": delivered}
 
 
-@router.post("/sessions/{session_id}/end", summary="End the attempt now (live): submitted with the answers saved so far")
-async def end_attempt(session_id: str, body: EndIn, request: Request) -> dict[str, Any]:
+def _end_attempt(request: Request, session_id: str, reason: str) -> tuple[Principal, str]:
     me = _short_caller(request)
-    factory = request.app.state.session_factory
-    with transaction(factory, write_lock=True) as db:
+    with transaction(request.app.state.session_factory, write_lock=True) as db:
         s = access.college_session(db, me, session_id)
         attempt = db.get(Attempt, s.attempt_id)
         if attempt.state == AttemptState.started.value:
             attempt_ops.transition(db, attempt, AttemptState.submitted, actor=me.actor, actor_id=me.user_id,
-                                   reason=f"ended by the proctor: {body.reason}")
+                                   reason=f"ended by the proctor: {reason}")
         elif attempt.state in (AttemptState.created.value, AttemptState.ready_to_start.value):
             attempt_ops.transition(db, attempt, AttemptState.error, actor=me.actor, actor_id=me.user_id,
-                                   reason=f"ended by the proctor before the exam started: {body.reason}")
+                                   reason=f"ended by the proctor before the exam started: {reason}")
         elif s.status not in views.ACTIVE:
             raise ApiError(409, "conflict", f"the attempt is {attempt.state} and the session {s.status}")
-        state = attempt.state
-    hub = getattr(request.app.state, "live_hub", None)
-    live, t = _live_session_t(hub, session_id)
+        return me, attempt.state
+
+
+@router.post("/sessions/{session_id}/end", response_model=AttemptEnded,
+             summary="End the attempt now (live): submitted with the answers saved so far")
+async def end_attempt(session_id: str, body: EndIn, request: Request) -> dict[str, Any]:
+    me, state = await asyncio.to_thread(_end_attempt, request, session_id, body.reason)
+    hub = _hub(request)
+    t = hub.session_time(session_id) if hub is not None else None
     await asyncio.to_thread(_stores(request).events.append, session_id, {
         "type": "proctor_end", "t": t, "by": f"user:{me.user_id}", "reason": body.reason, "attempt_state": state})
-    connected = live is not None
-    if connected:
-        await hub.finish(session_id, status="ended", reason=f"ended by the proctor: {body.reason}")
+    reason = f"ended by the proctor: {body.reason}"
+    if hub is not None:  # finished (and scored) by the node serving it, or scored from its stored chain
+        connected = await hub.end_session(session_id, status="ended", reason=reason)
     else:
+        connected = False
         try:
             await asyncio.to_thread(_stores(request).sessions.end, session_id)
         except Exception:  # noqa: BLE001 - already ended

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from proctor.events import EVENT_KINDS
+from proctor.events import BROWSER_KINDS, EVENT_KINDS
 from server.services import attempts as attempt_ops
 from server.services import reviews as review_ops
 from server.domain.enums import ACTIVE_SESSION_STATUSES as ACTIVE
@@ -21,7 +21,6 @@ from server.db.models import (
 from server.storage import Stores
 from server.storage.events import list_in, verify_in
 
-BROWSER_KINDS = ("tab_switch", "fullscreen_exit", "copy_paste", "devtools")
 
 
 def fold_with_seq(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -124,6 +123,7 @@ def session_meta(db: Session, s: ProctoringSession) -> dict[str, Any]:
         "id": s.id, "status": s.status, "live": s.status in ACTIVE,
         "created_at": s.created_at.isoformat(), "started_at": s.started_at.isoformat() if s.started_at else None,
         "ended_at": s.ended_at.isoformat() if s.ended_at else None, "integrity_score": s.integrity_score,
+        "score_recommendation": s.score_recommendation,
         "stream_gaps": s.stream_gaps or [], "event_count": s.event_count,
         "attempt_id": attempt.id, "attempt_state": attempt.state,
         "student": {"id": student.id, "full_name": student.full_name, "external_id": student.external_id},
@@ -156,7 +156,7 @@ def session_view(db: Session, stores: Stores, s: ProctoringSession) -> dict[str,
         "identity": {"photos": photos, "threshold": threshold,
                      "steps": _records(entries, "identity_step")},
         "proctor_actions": _records(entries, "proctor_message") + _records(entries, "proctor_end"),
-        "score": (s.report or {}).get("score") or next((e["record"].get("score") for e in reversed(entries)
+        "score": _score(s) or next((e["record"].get("score") for e in reversed(entries)
                                                         if isinstance(e["record"], dict)
                                                         and e["record"].get("type") == "session_end"), None),
         "verification": {"chain": verify_in(db, s.id).to_dict(),
@@ -168,6 +168,17 @@ def session_view(db: Session, stores: Stores, s: ProctoringSession) -> dict[str,
         "comments": [review_ops.comment_dict(c) for c in comments],
         "reviews": [review_ops.review_dict(r) for r in review_ops.history(db, attempt.id)],
     }
+
+
+def _score(s: ProctoringSession) -> dict[str, Any] | None:
+    """The score stored with the session (a live session's when it ended, an import's from its file)."""
+    stored = (s.report or {}).get("score")
+    if stored:
+        return stored
+    if s.integrity_score is None or s.score_recommendation is None:
+        return None
+    return {"score": s.integrity_score, "recommendation": s.score_recommendation,
+            "breakdown": s.score_breakdown or {}}
 
 
 def _duration(s: ProctoringSession, entries: list[dict[str, Any]], events: list[dict[str, Any]]) -> float:

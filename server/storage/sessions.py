@@ -46,6 +46,8 @@ class SessionState:
     chain_head: str | None
     integrity_score: float | None
     report: dict[str, Any] | None
+    score_recommendation: str | None = None  # "clean", "suspicious" or "violation" (proctor.score)
+    score_breakdown: dict[str, Any] | None = None  # kind -> {count, seconds, share, weight, penalty}
 
     @property
     def is_active(self) -> bool:
@@ -68,7 +70,8 @@ class SessionStore(Protocol):
     def set_overrides(self, session_id: str, overrides: dict[str, Any] | None) -> SessionState: ...
 
     def end(self, session_id: str, *, status: str = "ended", at: datetime | None = None,
-            integrity_score: float | None = None, report: dict[str, Any] | None = None) -> SessionState: ...
+            integrity_score: float | None = None, report: dict[str, Any] | None = None,
+            score_recommendation: str | None = None, score_breakdown: dict[str, Any] | None = None) -> SessionState: ...
 
     def stale(self, seen_before: datetime) -> list[SessionState]: ...
 
@@ -88,7 +91,7 @@ def state_of(db: Session, row: ProctoringSession) -> SessionState:
         ended_at=row.ended_at, last_seen_at=row.last_seen_at, node_id=row.node_id, enrolment_id=row.enrolment_id,
         settings_overrides=overrides, stream_gaps=[dict(g) for g in (row.stream_gaps or [])],
         event_count=row.event_count, chain_head=row.chain_head, integrity_score=row.integrity_score,
-        report=row.report,
+        report=row.report, score_recommendation=row.score_recommendation, score_breakdown=row.score_breakdown,
     )
 
 
@@ -174,7 +177,9 @@ class SqlSessionStore:
             return state_of(db, row)
 
     def end(self, session_id: str, *, status: str = SessionStatus.ended.value, at: datetime | None = None,
-            integrity_score: float | None = None, report: dict[str, Any] | None = None) -> SessionState:
+            integrity_score: float | None = None, report: dict[str, Any] | None = None,
+            score_recommendation: str | None = None, score_breakdown: dict[str, Any] | None = None) -> SessionState:
+        """End the session (``ended`` or ``error``), with its integrity score when it was scored."""
         if status not in (SessionStatus.ended.value, SessionStatus.error.value):
             raise IllegalSessionChange(f"a session ends as 'ended' or 'error', not {status!r}")
         at = at or utcnow()
@@ -192,6 +197,10 @@ class SqlSessionStore:
                 row.integrity_score = float(integrity_score)
             if report is not None:
                 row.report = report
+            if score_recommendation is not None:
+                row.score_recommendation = score_recommendation
+            if score_breakdown is not None:
+                row.score_breakdown = score_breakdown
             return state_of(db, row)
 
     def stale(self, seen_before: datetime) -> list[SessionState]:

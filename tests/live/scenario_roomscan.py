@@ -95,13 +95,14 @@ async def main(out_dir: Path, full: Path, partial: Path) -> None:
         await client.connect()
         await client.wait_for(lambda m: m.get("type") == "exam_state" and m.get("state") == "proctoring")
         client.send({"type": "exam_state", "state": "started"})
+        from server.live.messages import StoredEvent
+
         hub = app.state.live_hub
-        s = hub.sessions[sid]
-        t = round(s.now_t(), 3)
+        t = hub.session_time(sid)
         fake = {"id": "multiple_faces-test", "kind": "multiple_faces", "start": t, "end": None, "status": "open",
                 "source": "video", "confidence": 1.0, "severity": "high", "evidence": {"faces": 2}}
         for n in range(2):
-            hub._store_events(s, [({**fake, "id": f"multiple_faces-test{n}"}, {})], None)
+            hub.store_events(sid, [StoredEvent({**fake, "id": f"multiple_faces-test{n}"}, {})])
             await asyncio.sleep(1.0)
         result["rule_requests"] = [m for m in client.messages if m.get("type") == "room_scan_request"]
         result["proctor_delivered"] = hub.request_room_scan(sid, "proctor:user:1")

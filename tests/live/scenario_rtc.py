@@ -149,7 +149,7 @@ async def main(out_dir: Path, video: Path, audio: Path) -> None:
 
         # an analysis worker dies: it is restarted and the session's analysis goes on
         hub = app.state.live_hub
-        os.kill(hub.pool.procs[hub.pool.worker_of(sid)].pid, signal.SIGKILL)
+        os.kill(hub.worker_pid(sid), signal.SIGKILL)
         await asyncio.sleep(10.0)
         result["stats_after_crash"] = await client.stats()
 

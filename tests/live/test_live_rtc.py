@@ -12,6 +12,8 @@ import av
 import pytest
 
 from proctor.events import fold_events
+from proctor.recorder import SessionRecorder
+from proctor.settings import EngineSettings
 from server.db.engine import make_engine, make_sessionmaker
 from server.settings import ServerSettings
 from server.storage import build_stores
@@ -93,6 +95,28 @@ def test_events_are_chained_and_hold_what_happened(run):
     for needed in ("step", "room_scan", "exam_state", "recording_segment", "analysis_stats"):
         assert needed in types
     assert all(e["status"] == "closed" for e in events)  # the end of the exam closes every event
+
+
+def test_live_sessions_end_with_the_score_the_offline_recorder_gives(run):
+    """Submitted (alice, after two reconnections and a node take-over) or expired after the grace period (bob):
+    the session store holds the integrity score that proctor's offline recorder computes from the same stored
+    events, and the chain ends with that session_end."""
+    result, stores = run
+    for sid, status in ((result["session_id"], "ended"), (result["bob_session"], "error")):
+        state = stores.sessions.get(sid)
+        records = [e["record"] for e in stores.events.list(sid)]
+        start = next(r for r in records if r["type"] == "session_start")
+        assert start["stream"]["transport"] == "webrtc" and start["model_versions"] and start["settings"]
+        ends = [r for r in records if r["type"] == "session_end"]
+        assert len(ends) == 1 and records[-1] == ends[0]
+        offline: list[dict] = []
+        score = SessionRecorder(sid, EngineSettings.model_validate(start["settings"]), offline.append).end(
+            records[:-1], ends[0]["duration_s"])
+        assert state.status == status and state.integrity_score is not None
+        assert (state.integrity_score, state.score_recommendation, state.score_breakdown) == \
+            (score.score, score.recommendation, score.breakdown)
+        assert ends[0]["score"] == offline[0]["score"] == score.to_dict() == state.report["score"]
+        assert score.breakdown  # the sessions had events (alice: multiple faces, browser signals; bob: the gap)
 
 
 def test_analysis_counts_frames_and_keeps_up(run):

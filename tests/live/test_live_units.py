@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from server.live import protocol
+from server.live.messages import FrameAnalysed, OpenSession, VideoPacket
 from server.live.worker import Worker
 from server.recording import SegmentRecorder, is_vp8_keyframe
 
@@ -101,6 +102,9 @@ class FakeQueue(list):
 class SlowAnalyzer:
     """Stands for the engine: counts what it was given."""
 
+    scanning = False
+    identity_checks = 0
+
     def __init__(self, settings, enrolment):
         self.times = []
 
@@ -122,19 +126,19 @@ def test_worker_analyses_the_newest_due_frame_and_counts_the_rest(monkeypatch):
     packets = _vp8_packets(30, gop=30)
     out = FakeQueue()
     worker = Worker(None, out)
-    worker._on_open("s1", {"analysis_fps": 5.0}, None, "x:y")
+    worker.handle(OpenSession("s1", {"analysis_fps": 5.0}, None, "x:y"))
     # 2 s of video at 15 fps arrive while the worker is busy: all decoded, one analysed at the end
     for i, data in enumerate(packets):
-        worker._on_video("s1", "video/VP8", data, i * 6000, i / 15.0, time.monotonic())
-    worker._analyse_one()
+        worker.handle(VideoPacket("s1", "video/VP8", data, i * 6000, i / 15.0, time.monotonic()))
+    worker.analyse_one()
     s = worker.sessions["s1"]
     c = s.counters
     assert c["decoded"] == 30 and c["analysed"] == 1
     assert s.analyzer.times == [29 / 15.0]  # the newest frame, not the oldest
     assert c["analysed"] + c["skipped_rate"] + c["skipped_behind"] == c["decoded"]
     assert c["skipped_behind"] >= 8  # ~10 due frames at 5 fps, only the newest analysed
-    frame_msgs = [m for m in out if m[0] == "frame"]
-    assert frame_msgs and frame_msgs[0][2]["counters"]["analysed"] == 1
+    frame_msgs = [m for m in out if isinstance(m, FrameAnalysed)]
+    assert frame_msgs and frame_msgs[0].counters["analysed"] == 1
 
 
 def test_an_overloaded_worker_shares_its_time_fairly_between_old_and_new_sessions(monkeypatch):
@@ -146,14 +150,14 @@ def test_an_overloaded_worker_shares_its_time_fairly_between_old_and_new_session
     packets = _vp8_packets(90, gop=90)
     worker = Worker(None, FakeQueue())
     for sid in ("old", "new"):
-        worker._on_open(sid, {"analysis_fps": 5.0}, None, "x:y")
+        worker.handle(OpenSession(sid, {"analysis_fps": 5.0}, None, "x:y"))
     start = time.monotonic()
     for i, data in enumerate(packets):  # 6 s at 15 fps each; time for only one analysis per two frame times
         arrival = start + i / 15.0
-        worker._on_video("old", "video/VP8", data, i * 6000, 600.0 + i / 15.0, arrival)
-        worker._on_video("new", "video/VP8", data, i * 6000, i / 15.0, arrival)
+        worker.handle(VideoPacket("old", "video/VP8", data, i * 6000, 600.0 + i / 15.0, arrival))
+        worker.handle(VideoPacket("new", "video/VP8", data, i * 6000, i / 15.0, arrival))
         if i % 2:
-            worker._analyse_one()
+            worker.analyse_one()
     old, new = (worker.sessions[sid].counters["analysed"] for sid in ("old", "new"))
     assert old + new == 45 and abs(old - new) <= 1, (old, new)
 
@@ -164,10 +168,10 @@ def test_worker_keeps_up_at_the_analysis_rate(monkeypatch):
     monkeypatch.setattr(w, "load_factory", lambda path: SlowAnalyzer)
     packets = _vp8_packets(45, gop=45)
     worker = Worker(None, FakeQueue())
-    worker._on_open("s1", {"analysis_fps": 5.0}, None, "x:y")
+    worker.handle(OpenSession("s1", {"analysis_fps": 5.0}, None, "x:y"))
     for i, data in enumerate(packets):  # one frame at a time, analysed as soon as due
-        worker._on_video("s1", "video/VP8", data, i * 6000, i / 15.0, time.monotonic())
-        worker._analyse_one()
+        worker.handle(VideoPacket("s1", "video/VP8", data, i * 6000, i / 15.0, time.monotonic()))
+        worker.analyse_one()
     c = worker.sessions["s1"].counters
     assert c["analysed"] == 15 and c["skipped_behind"] == 0  # 3 s at 5 fps
     assert json.dumps(c)
@@ -191,3 +195,25 @@ def test_the_video_bitrate_cap_goes_in_the_video_section_only():
     assert capped.count("b=AS:") == 1 and capped.endswith("\r\n")
     assert cap_video_bitrate(ANSWER, 0) == ANSWER
     assert cap_video_bitrate(ANSWER.replace("\r\n", "\n"), 300).count("b=AS:300") == 1
+
+
+# ---- the API document ------------------------------------------------------------------------------------------
+def test_every_json_route_of_the_live_and_review_api_documents_its_answer(tmp_path):
+    from server.app import create_app
+    from server.settings import ServerSettings
+
+    app = create_app(ServerSettings(data_dir=tmp_path, seed_demo=False, webhooks_enabled=False, auto_migrate=False))
+    doc = app.openapi()
+    not_json = {"/api/review/sessions/{session_id}/stream", "/api/review/sessions/{session_id}/recording.webm",
+                "/api/review/sessions/{session_id}/frame.jpg", "/api/review/sessions/{session_id}/evidence/{name}",
+                "/api/review/sessions/{session_id}/enrolment/{sha256}.jpg",
+                "/api/review/sessions/{session_id}/export.html"}
+    checked = 0
+    for path, ops in doc["paths"].items():
+        if not path.startswith(("/api/live/", "/api/review/")) or path in not_json:
+            continue
+        for method, op in ops.items():
+            schema = op["responses"]["200"]["content"]["application/json"]["schema"]
+            assert schema.get("$ref") or schema.get("properties") or schema.get("items"), (method, path, schema)
+            checked += 1
+    assert checked >= 12

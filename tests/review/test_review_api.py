@@ -164,7 +164,10 @@ def test_ending_a_live_attempt_without_a_connection(app, client, factory, world)
         assert db.get(Attempt, attempt_id).state == "submitted"
         assert db.get(ProctoringSession, sid).status == "ended"
     kinds = [e["record"]["type"] for e in app.state.stores.events.list(sid)]
-    assert kinds == ["proctor_message", "proctor_end"]
+    assert kinds == ["proctor_message", "proctor_end", "session_end"]  # scored from its chain, as live ones are
+    state = app.state.stores.sessions.get(sid)
+    assert state.integrity_score == 100.0 and state.score_recommendation == "clean"
+    assert client.get(f"/api/review/sessions/{sid}", headers=world.h("proctor")).json()["score"]["score"] == 100.0
     assert client.post(f"/api/review/sessions/{sid}/message", headers=world.h("proctor"),
                        json={"text": "late"}).status_code == 409
 

@@ -81,9 +81,11 @@ async function consent() {
 
 // ---- 3. camera and microphone --------------------------------------------------------------------------
 async function startDevices() {
+  const v = state.config.video;
   try {
     state.stream = await navigator.mediaDevices.getUserMedia({
-      video: { width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 15, max: 15 } },
+      // the camera the analysis is tuned for: the server's setting (GET /api/live/config), not a copy here
+      video: { width: { ideal: v.width }, height: { ideal: v.height }, frameRate: { ideal: v.frame_rate, max: v.frame_rate } },
       audio: { echoCancellation: true, noiseSuppression: false, autoGainControl: false },
     });
   } catch (err) {
@@ -222,8 +224,8 @@ function takePhoto() {
   say($("identity-result"), "identity.enrolling");
   const video = $("identity-video");
   const canvas = document.createElement("canvas");
-  canvas.width = video.videoWidth || 640;
-  canvas.height = video.videoHeight || 480;
+  canvas.width = video.videoWidth || state.config.video.width;
+  canvas.height = video.videoHeight || state.config.video.height;
   canvas.getContext("2d").drawImage(video, 0, 0, canvas.width, canvas.height);
   canvas.toBlob((blob) => enrolBlob(blob, "camera.jpg"), "image/jpeg", 0.92);
 }

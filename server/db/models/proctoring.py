@@ -51,6 +51,8 @@ class ProctoringSession(Base):
     event_count: Mapped[int] = mapped_column(Integer, default=0)
     chain_head: Mapped[str | None] = mapped_column(String(64))  # hash of the last event
     integrity_score: Mapped[float | None] = mapped_column(Float)
+    score_recommendation: Mapped[str | None] = mapped_column(String(16))  # proctor.score: clean/suspicious/violation
+    score_breakdown: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # kind -> {count, seconds, share, ...}
     report: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the engine's summary when the session ends
 
 
