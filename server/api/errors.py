@@ -8,7 +8,8 @@ Domain error -> status (code): NotFound 404 (not_found), Unauthenticated 401 (un
 ``WWW-Authenticate: Bearer``), Forbidden 403 (forbidden), Unsupported 400 (bad_request), Conflict 409
 (conflict), WrongState and the attempt state machine's IllegalTransition 409 (illegal_transition), Invalid 422
 (validation_error), RuleViolation 422 (rule_violation); an unknown proctoring session 404, a database
-integrity error 409, anything else 500 (internal_error). Request validation answers 422 (validation_error).
+integrity error 409, a full disk 507 (storage_full), an unreachable object store 503 (storage_unavailable,
+with ``Retry-After``), anything else 500 (internal_error). Request validation answers 422 (validation_error).
 
 ``ApiError`` is for the HTTP layer's own refusals that have no domain meaning (a body too large, a body that
 is not JSON, a service switched off), raised by routes only.
@@ -29,6 +30,7 @@ from server.domain.attempts import IllegalTransition
 from server.services.errors import (
     Conflict, DomainError, Forbidden, Invalid, NotFound, RuleViolation, Unauthenticated, Unsupported,
 )
+from server.storage.blobs import StorageError, StorageFull
 from server.storage.events import UnknownSession
 
 log = logging.getLogger("server.api")
@@ -110,6 +112,16 @@ def install(app: FastAPI) -> None:
         log.info("integrity error", extra={"error": str(exc.orig)[:300]})
         return JSONResponse(body("conflict", "the change conflicts with existing data (a duplicate or a missing "
                                              "reference)"), status_code=409)
+
+    @app.exception_handler(StorageError)
+    async def _storage(req: Request, exc: StorageError) -> JSONResponse:
+        # the details (paths, endpoints) go to the log, not to the caller
+        log.error("storage error on %s %s: %s", req.method, req.url.path, exc)
+        if isinstance(exc, StorageFull):
+            return JSONResponse(body("storage_full", "the server has no space left to store this; nothing was "
+                                                     "stored"), status_code=507)
+        return JSONResponse(body("storage_unavailable", "the recording store cannot be reached just now; try again "
+                                                        "shortly"), status_code=503, headers={"Retry-After": "5"})
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_req: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from server.db.base import utcnow
 from server.db.engine import is_sqlite, transaction
+from server.db.queries import sessions_of_college
 from server.db.models import (
     Attempt, College, Course, DeletionRecord, Exam, IdentityEnrolment, ProctoringSession, RecordingSegment,
     RetentionPolicy, SessionEvent, User,
@@ -135,10 +136,7 @@ def _session_clock() -> Any:
 
 
 def _due_sessions(db: Session, college_id: int, cutoff: datetime, kind: str, limit: int) -> list[str]:
-    q = (select(ProctoringSession.id)
-         .join(Attempt, Attempt.id == ProctoringSession.attempt_id)
-         .join(Exam, Exam.id == Attempt.exam_id).join(Course, Course.id == Exam.course_id)
-         .where(Course.college_id == college_id, _session_clock() <= cutoff))
+    q = sessions_of_college(select(ProctoringSession.id), college_id).where(_session_clock() <= cutoff)
     if kind == "recording":
         q = q.where(select(RecordingSegment.id).where(RecordingSegment.session_id == ProctoringSession.id).exists())
     else:

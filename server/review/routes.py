@@ -28,6 +28,7 @@ from server.services import attempts as attempt_ops
 from server.auth.principal import Principal
 from server.db.engine import transaction
 from server.db.models import Attempt, College, Course, Exam, ProctoringSession, SessionEvent, User
+from server.db.queries import exams_of_college, sessions_of_college
 from server.domain.enums import AttemptState, Role
 from server.domain.attempts import REVIEWABLE
 from server.review import views
@@ -88,9 +89,7 @@ def queue(db: DB, me: Proctor, course_id: int | None = None, exam_id: int | None
           limit: int = Query(200, ge=1, le=1000)) -> dict[str, Any]:
     if college_id is not None and college_id != me.college_id:
         raise ApiError(404, "not_found", f"no college {college_id}")
-    q = (select(ProctoringSession).join(Attempt, Attempt.id == ProctoringSession.attempt_id)
-         .join(Exam, Exam.id == Attempt.exam_id).join(Course, Course.id == Exam.course_id)
-         .where(Course.college_id == me.college_id))
+    q = sessions_of_college(select(ProctoringSession), me.college_id)
     if course_id is not None:
         q = q.where(Course.id == course_id)
     if exam_id is not None:
@@ -126,8 +125,7 @@ def queue(db: DB, me: Proctor, course_id: int | None = None, exam_id: int | None
     rows.sort(key=lambda r: (r["integrity_score"] is None, r["integrity_score"] or 0.0,
                              -(datetime.fromisoformat(r["created_at"]).timestamp())))
     courses = db.execute(select(Course).where(Course.college_id == me.college_id).order_by(Course.code)).scalars()
-    exams = db.execute(select(Exam).join(Course, Course.id == Exam.course_id)
-                       .where(Course.college_id == me.college_id).order_by(Exam.title)).scalars()
+    exams = db.execute(exams_of_college(select(Exam), me.college_id).order_by(Exam.title)).scalars()
     college = db.get(College, me.college_id)
     return {"sessions": rows,
             "filters": {"colleges": [{"id": college.id, "name": college.name}],
@@ -315,7 +313,7 @@ async def stream(session_id: str, request: Request, after: int = Query(-1, ge=-1
                 yield f"id: {seq}\nevent: entry\ndata: {json.dumps(e, separators=(',', ':'))}\n\n".encode()
             if st != status:
                 status = st
-                yield f"event: status\ndata: {json.dumps({'status': st})}\n\n".encode()
+                yield f"event: status\ndata: {json.dumps({'status': st, 'active': st in views.ACTIVE})}\n\n".encode()
             idle = 0 if entries else idle + 1
             if idle and idle % 40 == 0:
                 yield b": keep-alive\n\n"

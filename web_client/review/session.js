@@ -273,8 +273,7 @@ function startLive(after) {
     redraw = setTimeout(() => { drawTimeline(); drawEvents(); drawPlots(); document.body.dataset.lastSeq = String(entry.seq); }, 50);
   });
   es.addEventListener("status", (m) => {
-    const st = JSON.parse(m.data).status;
-    if (!["pending", "live", "stream_lost"].includes(st)) { es.close(); S.es = null; load(); }
+    if (!JSON.parse(m.data).active) { es.close(); S.es = null; load(); }
   });
 }
 
