@@ -21,12 +21,12 @@ from pydantic import BaseModel
 
 from server.api import auth, college_exams, college_integrations, college_people, college_programmes
 from server.api import footprint, learning, proctor, student, surveys, teacher
-from server.api import plan_check, teacher_content  # issue 16: the staff pages' endpoints
+from server.api import plan_check, teacher_content
 from server.api import errors
 from server.db import migrate
 from server.db.engine import make_engine, make_sessionmaker
 from server.settings import ServerSettings
-from server.storage import build_stores, http_errors as storage_http_errors
+from server.storage import build_stores
 from server.webhooks.deliverer import Deliverer, RetryPolicy
 
 log = logging.getLogger("server")
@@ -158,7 +158,6 @@ def create_app(settings: ServerSettings | None = None, *,
     app.state.demo = None
     errors.install(app)
     errors.install_fallback(app)
-    storage_http_errors.install(app)  # StorageFull → 507, StoreUnavailable → 503 (server/storage/http_errors.py)
 
     @app.middleware("http")
     async def access_log(request: Request, call_next: Callable[[Request], Any]) -> Response:
