@@ -20,6 +20,7 @@ from server.api.college_programmes import (
 )
 from server.api.deps import DB, Teacher
 from server.api.surveys import QuestionResultOut, SurveyOut, survey_out
+from server.api.teacher import CourseBrief
 from server.db.models import Exam
 from server.domain.enums import Role
 from server.services import access, exams, marking, programmes
@@ -42,14 +43,8 @@ class LearnerOut(BaseModel):
     external_id: str | None
 
 
-class CourseRef(BaseModel):
-    id: int
-    code: str
-    title: str
-
-
 class ContentOut(BaseModel):
-    course: CourseRef
+    course: CourseBrief
     classes: list[ClassOut]
     materials: list[NewMaterialOut]
     tasks: list[TaskRow]
@@ -120,7 +115,7 @@ def course_content(course_id: int, db: DB, me: Teacher) -> ContentOut:
     classes, materials, tasks = programmes.course_items(db, c)
     counts = marking.hand_in_counts(db, [t.id for t in tasks])
     return ContentOut(
-        course=CourseRef(id=c.id, code=c.code, title=c.title),
+        course=CourseBrief(id=c.id, code=c.code, title=c.title),
         classes=[class_out(m) for m in classes],
         materials=[material_out(m) for m in materials],
         tasks=[TaskRow(**task_out(t).model_dump(), hand_ins=counts.get(t.id, (0, 0))[0],

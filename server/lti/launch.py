@@ -17,9 +17,6 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from server.services import attempts as attempt_ops
-from server.services import exams, footprint
-from server.services.errors import Invalid
 from server.auth.keys import new_token
 from server.db.base import utcnow
 from server.db.models import (
@@ -29,6 +26,9 @@ from server.db.models import (
 from server.domain.enums import ExamType, Role, Verb
 from server.lti import claims as C
 from server.lti.errors import LaunchConflict, LaunchNotFound, LaunchRefused, LaunchUnsupported
+from server.services import attempts as attempt_ops
+from server.services import exams, footprint
+from server.services.errors import Invalid
 
 log = logging.getLogger("server.lti")
 
@@ -200,6 +200,26 @@ def lms_assessment_exam(db: Session, ctx: LtiContext | None, body: dict[str, Any
         "opens_at": now - timedelta(minutes=1),
         "closes_at": now + timedelta(days=3650),  # the LMS decides when the assessment is open
         "time_limit_min": 24 * 60, "attempts_allowed": 1000, "proctored": True, "pass_mark": None}, [])
+
+
+def taught_course_ids(db: Session, user: User) -> list[int]:
+    """The courses the person teaches here (the courses a teacher may add to an LMS course in Deep Linking)."""
+    return [ct.course_id for ct in db.execute(select(CourseTeacher).where(CourseTeacher.teacher_id == user.id)
+                                              ).scalars()]
+
+
+def proctored_exams(db: Session, course_ids: list[int]) -> list[Exam]:
+    """The proctored exams of the courses, the latest opening first (Deep Linking's choices)."""
+    if not course_ids:
+        return []
+    return list(db.execute(select(Exam).where(Exam.course_id.in_(course_ids), Exam.proctored.is_(True))
+                           .order_by(Exam.opens_at.desc())).scalars())
+
+
+def attempt_counts(db: Session, exam: Exam) -> dict[str, int]:
+    """How many attempts of the exam are in each state (the teacher's launch page)."""
+    return {state: n for state, n in db.execute(select(Attempt.state, func.count(Attempt.id))
+                                                .where(Attempt.exam_id == exam.id).group_by(Attempt.state))}
 
 
 def new_exam(db: Session, ctx: LtiContext, *, title: str, exam_type: str, opens_at: datetime, closes_at: datetime,

@@ -30,24 +30,22 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.api.deps import DB, Settings
-from server.services import access
-from server.services import attempts as attempt_ops
-from server.services.errors import Forbidden, Invalid, WrongState
 from server.db.base import utcnow
-from server.db.models import (
-    Attempt, CourseTeacher, Exam, LtiAttemptLink, LtiContext, LtiRegistration, LtiResourceLink, User,
-)
+from server.db.models import Attempt, Exam, LtiAttemptLink, LtiContext, LtiRegistration, LtiResourceLink, User
 from server.domain.enums import AttemptState, ExamType, Role
 from server.lti import claims as C
 from server.lti import launch as L
-from server.lti.errors import (
-    ChecksNotDone, LaunchExpired, LaunchInvalid, LaunchNotFound, LaunchRefused, LaunchUnsupported, LoginRefused,
-)
 from server.lti.adapter import (
     DbLaunchStorage, DbToolConf, ToolCookies, ToolMessageLaunch, ToolOIDCLogin, ToolRequest, ToolSessionService,
     TimeoutSession,
 )
+from server.lti.errors import (
+    ChecksNotDone, LaunchExpired, LaunchInvalid, LaunchNotFound, LaunchRefused, LaunchUnsupported, LoginRefused,
+)
 from server.lti.keys import KeyPolicy, jwks, signing_key
+from server.services import access
+from server.services import attempts as attempt_ops
+from server.services.errors import Forbidden, Invalid, WrongState
 from server.lti.proctoring import AUTOPOST_JS, auto_post_form, start_assessment_jwt
 from server.settings import ServerSettings
 
@@ -228,9 +226,7 @@ def _resource_launch(request: Request, db: Session, settings: ServerSettings, re
     exam = exam or db.get(Exam, rl.exam_id)
     L.enrol(db, exam.course_id, person.user, person.staff)
     if person.staff:
-        counts: dict[str, int] = {}
-        for a in db.execute(select(Attempt).where(Attempt.exam_id == exam.id)).scalars():
-            counts[a.state] = counts.get(a.state, 0) + 1
+        counts = L.attempt_counts(db, exam)
         rows = "".join(f"<li>{escape(k)}: {v}</li>" for k, v in sorted(counts.items())) or "<li>no attempts yet</li>"
         resp: Response = _page(exam.title, f"<p>Proctored exam, {escape(exam.type)}; opens "
                                            f"{exam.opens_at:%Y-%m-%d %H:%M} UTC, closes {exam.closes_at:%Y-%m-%d %H:%M} "
@@ -257,12 +253,10 @@ def _deep_linking_page(request: Request, db: Session, settings: ServerSettings, 
         L.enrol(db, ctx.course_id, person.user, True)
         course_ids.append(ctx.course_id)
         _try_roster(db, settings, ctx)
-    course_ids += [ct.course_id for ct in db.execute(select(CourseTeacher).where(
-        CourseTeacher.teacher_id == person.user.id)).scalars() if ct.course_id not in course_ids]
+    course_ids += [c for c in L.taught_course_ids(db, person.user) if c not in course_ids]
     storage.set_value(f"dl-{launch_id}", {"user_id": person.user.id, "registration_id": reg.id,
                                           "deployment_id": deployment})
-    exams = db.execute(select(Exam).where(Exam.course_id.in_(course_ids), Exam.proctored.is_(True))
-                       .order_by(Exam.opens_at.desc())).scalars().all() if course_ids else []
+    exams = L.proctored_exams(db, course_ids)
     action = f"/lti/deep-linking/{escape(launch_id)}"
     options = "".join(f'<li><label><input type="radio" name="exam_id" value="{e.id}"> {escape(e.title)} '
                       f'({escape(e.type)}, {e.opens_at:%Y-%m-%d})</label></li>' for e in exams)
