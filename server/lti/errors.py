@@ -25,23 +25,23 @@ class LaunchError(DomainError):
 
 
 class LaunchInvalid(LaunchError, Unauthenticated):
-    code = "lti_launch_refused"
+    """Forged, replayed, expired or unknown: the launch proves nothing (401)."""
 
 
 class LaunchRefused(LaunchError, Forbidden):
-    code = "lti_launch_refused"
+    """A valid launch, but this person may not do this (403)."""
 
 
 class LaunchNotFound(LaunchError, NotFound):
-    code = "lti_launch_refused"
+    """The launch names something this tool does not have (404)."""
 
 
 class LaunchUnsupported(LaunchError, Unsupported):
-    code = "lti_launch_refused"
+    """A message or claim the tool cannot use (400)."""
 
 
 class LaunchConflict(LaunchError, Conflict):
-    code = "lti_launch_refused"
+    """The launch clashes with what its LMS link already is (409)."""
 
 
 class LoginRefused(Unsupported):
