@@ -21,7 +21,7 @@ from pydantic import BaseModel
 
 from server.api import auth, college_exams, college_integrations, college_people, college_programmes
 from server.api import footprint, learning, proctor, student, surveys, teacher
-from server.api import plan_check, teacher_content  # the staff pages' own endpoints
+from server.api import plan_check, teacher_content
 from server.api import errors
 from server.db import migrate
 from server.db.engine import make_engine, make_sessionmaker

@@ -3,7 +3,6 @@ tasks."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter
@@ -13,7 +12,7 @@ from server.api.deps import DB, CollegeActor
 from server.api.schemas import Number
 from server.api.types import Code, Title
 from server.db.base import iso
-from server.db.models import Course, Programme
+from server.db.models import ClassMeeting, Course, Material, Programme, Task
 from server.domain.enums import ItemFormat
 from server.services import access, programmes
 
@@ -196,31 +195,36 @@ class TaskOut(BaseModel):
     max_points: Number
 
 
-def _iso(d: datetime) -> str:
-    return d.isoformat()
+def class_out(row: ClassMeeting) -> ClassOut:
+    return ClassOut(id=row.id, course_id=row.course_id, title=row.title, starts_at=row.starts_at.isoformat(),
+                    ends_at=row.ends_at.isoformat())
+
+
+def material_out(row: Material) -> NewMaterialOut:
+    return NewMaterialOut(id=row.id, course_id=row.course_id, title=row.title, url=row.url)
+
+
+def task_out(row: Task) -> TaskOut:
+    return TaskOut(id=row.id, course_id=row.course_id, title=row.title, due_at=row.due_at.isoformat(),
+                   max_points=row.max_points)
 
 
 @router.post("/courses/{course_id}/classes", status_code=201, response_model=ClassOut,
              summary="Schedule a synchronous class")
-def create_class(course_id: int, body: ClassIn, db: DB, caller: CollegeActor) -> dict[str, Any]:
+def create_class(course_id: int, body: ClassIn, db: DB, caller: CollegeActor) -> ClassOut:
     c = access.college_course(db, caller, course_id)
-    row = programmes.add_class(db, c, body.title, body.starts_at, body.ends_at)
-    return {"id": row.id, "course_id": c.id, "title": row.title, "starts_at": _iso(row.starts_at),
-            "ends_at": _iso(row.ends_at)}
+    return class_out(programmes.add_class(db, c, body.title, body.starts_at, body.ends_at))
 
 
 @router.post("/courses/{course_id}/materials", status_code=201, response_model=NewMaterialOut,
              summary="Add a study material")
-def create_material(course_id: int, body: MaterialIn, db: DB, caller: CollegeActor) -> dict[str, Any]:
+def create_material(course_id: int, body: MaterialIn, db: DB, caller: CollegeActor) -> NewMaterialOut:
     c = access.college_course(db, caller, course_id)
-    row = programmes.add_material(db, c, body.title, body.url, body.body)
-    return {"id": row.id, "course_id": c.id, "title": row.title, "url": row.url}
+    return material_out(programmes.add_material(db, c, body.title, body.url, body.body))
 
 
 @router.post("/courses/{course_id}/tasks", status_code=201, response_model=TaskOut,
              summary="Add a task with a due date")
-def create_task(course_id: int, body: TaskIn, db: DB, caller: CollegeActor) -> dict[str, Any]:
+def create_task(course_id: int, body: TaskIn, db: DB, caller: CollegeActor) -> TaskOut:
     c = access.college_course(db, caller, course_id)
-    row = programmes.add_task(db, c, body.title, body.due_at, body.max_points)
-    return {"id": row.id, "course_id": c.id, "title": row.title, "due_at": _iso(row.due_at),
-            "max_points": row.max_points}
+    return task_out(programmes.add_task(db, c, body.title, body.due_at, body.max_points))

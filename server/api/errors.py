@@ -7,9 +7,11 @@ machine-readable body::
 Domain error -> status (code): NotFound 404 (not_found), Unauthenticated 401 (unauthorized, with
 ``WWW-Authenticate: Bearer``), Forbidden 403 (forbidden), Unsupported 400 (bad_request), Conflict 409
 (conflict), WrongState and the attempt state machine's IllegalTransition 409 (illegal_transition), Invalid 422
-(validation_error), RuleViolation 422 (rule_violation); an unknown proctoring session 404, a database
-integrity error 409, a full disk 507 (storage_full), an unreachable object store 503 (storage_unavailable,
-with ``Retry-After``), anything else 500 (internal_error). Request validation answers 422 (validation_error).
+(validation_error), RuleViolation 422 (rule_violation), Expired 410 (expired), UpstreamFailed 502
+(upstream_failed); a subclass answers with its base's status and its own code; an unknown proctoring session 404, a database
+integrity error 409, a full disk 507 (storage_full), an unreachable object store 503 (storage_unavailable, with
+``Retry-After``; the details of storage errors go to the log, not to the caller), anything else 500
+(internal_error). Request validation answers 422 (validation_error).
 
 ``ApiError`` is for the HTTP layer's own refusals that have no domain meaning (a body too large, a body that
 is not JSON, a service switched off), raised by routes only.
@@ -28,7 +30,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from server.domain.attempts import IllegalTransition
 from server.services.errors import (
-    Conflict, DomainError, Forbidden, Invalid, NotFound, RuleViolation, Unauthenticated, Unsupported,
+    Conflict, DomainError, Expired, Forbidden, Invalid, NotFound, RuleViolation, Unauthenticated, Unsupported,
+    UpstreamFailed,
 )
 from server.storage.blobs import StorageError, StorageFull
 from server.storage.events import UnknownSession
@@ -48,7 +51,7 @@ class ApiError(Exception):
 # with its own code.
 STATUS_OF: dict[type[DomainError], int] = {
     NotFound: 404, Unauthenticated: 401, Forbidden: 403, Unsupported: 400, Conflict: 409, Invalid: 422,
-    RuleViolation: 422,
+    RuleViolation: 422, Expired: 410, UpstreamFailed: 502,
 }
 
 
@@ -114,14 +117,13 @@ def install(app: FastAPI) -> None:
                                              "reference)"), status_code=409)
 
     @app.exception_handler(StorageError)
-    async def _storage(req: Request, exc: StorageError) -> JSONResponse:
-        # the details (paths, endpoints) go to the log, not to the caller
-        log.error("storage error on %s %s: %s", req.method, req.url.path, exc)
+    async def _storage(request: Request, exc: StorageError) -> JSONResponse:
+        log.error("storage error on %s %s: %s", request.method, request.url.path, exc)
         if isinstance(exc, StorageFull):
             return JSONResponse(body("storage_full", "the server has no space left to store this; nothing was "
                                                      "stored"), status_code=507)
-        return JSONResponse(body("storage_unavailable", "the recording store cannot be reached just now; try again "
-                                                        "shortly"), status_code=503, headers={"Retry-After": "5"})
+        return JSONResponse(body("storage_unavailable", "the recording store cannot be reached just now; try "
+                                                        "again shortly"), status_code=503, headers={"Retry-After": "5"})
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_req: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -1,6 +1,6 @@
 """The 30 % rule checked on a plan that is not saved yet: the programme editor asks it on every change, so the
 methodist sees what counts, what is excluded and why the plan cannot be approved before saving anything. The
-figures come from the same :func:`server.domain.curriculum.check_plan` that checks a saved plan."""
+figures come from the same :func:`server.services.programmes.check_items` that checks a saved plan."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ from pydantic import BaseModel
 
 from server.api.college_programmes import PlanIn
 from server.api.deps import CollegeActor
-from server.domain.curriculum import PlanItem, check_plan
-from server.domain.enums import ItemFormat
+from server.services import programmes
 
 router = APIRouter(prefix="/api/v1", tags=["college: programmes and courses"])
 
@@ -39,6 +38,4 @@ class PlanCheckOut(BaseModel):
 @router.post("/plan-check", response_model=PlanCheckOut,
              summary="Check a plan against the 30% rule without saving it (what counts, what is excluded, why)")
 def plan_check(body: PlanIn, caller: CollegeActor) -> PlanCheckOut:
-    result = check_plan(PlanItem(i.title, i.hours, i.credits, ItemFormat(i.format), i.industrial_training,
-                                 i.professional_practice) for i in body.items)
-    return PlanCheckOut(**result.to_dict())
+    return PlanCheckOut(**programmes.check_items(body.items))

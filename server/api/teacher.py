@@ -10,9 +10,8 @@ from sqlalchemy import select
 
 from server.api.deps import DB, Teacher
 from server.api.schemas import AttemptOut, LearnerSummaryOut, Number, PointsOut
-from server.db.models import Attempt, Course, CourseTeacher
-from server.domain.enums import Role
-from server.services import access, marking
+from server.db.models import Attempt
+from server.services import access, marking, programmes
 from server.services import attempts as attempt_ops
 from server.services import footprint_query as fq
 
@@ -67,10 +66,7 @@ def _points(a: Attempt) -> dict[str, Any]:
 
 @router.get("/courses", response_model=list[CourseBrief], summary="Courses I teach (a college admin sees all)")
 def my_courses(db: DB, me: Teacher) -> list[dict[str, Any]]:
-    q = select(Course).where(Course.college_id == me.college_id)
-    if me.role is Role.teacher:
-        q = q.join(CourseTeacher, CourseTeacher.course_id == Course.id).where(CourseTeacher.teacher_id == me.user_id)
-    return [{"id": c.id, "code": c.code, "title": c.title} for c in db.execute(q.order_by(Course.id)).scalars()]
+    return [{"id": c.id, "code": c.code, "title": c.title} for c in programmes.taught_courses(db, me)]
 
 
 @router.get("/attempts", response_model=list[AttemptWithAnswersOut],

@@ -4,19 +4,16 @@ the log of what was sent back to the LMS (grades, proctoring controls)."""
 
 from __future__ import annotations
 
-import ipaddress
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
 from server.api.deps import DB, CollegeActor, Settings
-from server.api.errors import ApiError, conflict, not_found
-from server.db.models import LtiContext, LtiDeployment, LtiRegistration, LtiServiceCall
+from server.db.models import LtiRegistration
 from server.lti import claims as C
+from server.lti import platforms
 from server.lti.keys import KeyPolicy, jwks, signing_key
 
 router = APIRouter(prefix="/api/v1/lti", tags=["college: LTI 1.3 (LMS)"])
@@ -115,24 +112,6 @@ class ContextOut(BaseModel):
     synced_at: datetime | None
 
 
-def _check_url(url: str, field: str, allow_private: bool) -> None:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ApiError(422, "validation_error", f"{field} must be an http(s) URL",
-                       [{"field": f"body.{field}", "message": "must be https://host/..."}])
-    if allow_private:
-        return
-    host = parts.hostname
-    try:
-        ip = ipaddress.ip_address(host)
-        private = ip.is_private or ip.is_loopback or ip.is_link_local
-    except ValueError:
-        private = host == "localhost" or host.endswith(".localhost")
-    if private or parts.scheme != "https":
-        raise ApiError(422, "validation_error", f"{field} must be a public https URL",
-                       [{"field": f"body.{field}", "message": "private, loopback or plain-http URLs are refused"}])
-
-
 def reg_out(r: LtiRegistration) -> RegistrationOut:
     return RegistrationOut(
         id=r.id, name=r.name, platform=r.platform, issuer=r.issuer, client_id=r.client_id,
@@ -140,13 +119,6 @@ def reg_out(r: LtiRegistration) -> RegistrationOut:
         auth_audience=r.auth_audience, is_active=r.is_active, created_at=r.created_at,
         deployments=[DeploymentOut(id=d.id, deployment_id=d.deployment_id, is_active=d.is_active,
                                    created_at=d.created_at) for d in r.deployments])
-
-
-def _own(db: DB, caller: Any, reg_id: int) -> LtiRegistration:
-    r = db.get(LtiRegistration, reg_id)
-    if r is None or r.college_id != caller.college_id:
-        raise not_found("LTI registration", reg_id)
-    return r
 
 
 @router.get("/tool", response_model=ToolConfigOut, summary="The values to paste into the LMS's tool settings")
@@ -163,112 +135,68 @@ def tool_config(db: DB, caller: CollegeActor, settings: Settings) -> ToolConfigO
 @router.post("/registrations", response_model=RegistrationOut, status_code=201,
              summary="Register an LMS (platform) with its deployments")
 def create_registration(body: RegistrationIn, db: DB, caller: CollegeActor, settings: Settings) -> RegistrationOut:
-    for f in ("auth_login_url", "auth_token_url", "key_set_url"):
-        _check_url(getattr(body, f), f, settings.lti_allow_private_platforms)
-    other = db.execute(select(LtiRegistration).where(LtiRegistration.issuer == body.issuer,
-                                                     LtiRegistration.client_id == body.client_id)).scalar_one_or_none()
-    if other is not None:
-        raise conflict("this platform (issuer and client id) is registered already", {"registration_id": other.id}
-                       if other.college_id == caller.college_id else None)
-    r = LtiRegistration(college_id=caller.college_id, name=body.name, platform=body.platform, issuer=body.issuer,
-                        client_id=body.client_id, auth_login_url=body.auth_login_url,
-                        auth_token_url=body.auth_token_url, key_set_url=body.key_set_url,
-                        auth_audience=body.auth_audience)
-    r.deployments = [LtiDeployment(deployment_id=d) for d in dict.fromkeys(body.deployment_ids)]
-    db.add(r)
-    db.flush()
-    return reg_out(r)
+    fields = body.model_dump(exclude={"deployment_ids"})
+    return reg_out(platforms.register(db, caller, fields, body.deployment_ids,
+                                      allow_private=settings.lti_allow_private_platforms))
 
 
 @router.get("/registrations", response_model=list[RegistrationOut], summary="The college's LMS registrations")
 def list_registrations(db: DB, caller: CollegeActor) -> list[RegistrationOut]:
-    rows = db.execute(select(LtiRegistration).where(LtiRegistration.college_id == caller.college_id)
-                      .order_by(LtiRegistration.id)).scalars()
-    return [reg_out(r) for r in rows]
+    return [reg_out(r) for r in platforms.registrations_of_college(db, caller.college_id)]
 
 
 @router.get("/registrations/{reg_id}", response_model=RegistrationOut, summary="One LMS registration")
 def get_registration(reg_id: int, db: DB, caller: CollegeActor) -> RegistrationOut:
-    return reg_out(_own(db, caller, reg_id))
+    return reg_out(platforms.registration(db, caller, reg_id))
 
 
 @router.patch("/registrations/{reg_id}", response_model=RegistrationOut, summary="Change or disable a registration")
 def patch_registration(reg_id: int, body: RegistrationPatch, db: DB, caller: CollegeActor,
                        settings: Settings) -> RegistrationOut:
-    r = _own(db, caller, reg_id)
-    for f, v in body.model_dump(exclude_unset=True).items():
-        if f.endswith("_url") and v is not None:
-            _check_url(v, f, settings.lti_allow_private_platforms)
-        setattr(r, f, v)
-    db.flush()
-    return reg_out(r)
+    r = platforms.registration(db, caller, reg_id)
+    return reg_out(platforms.update(db, r, body.model_dump(exclude_unset=True),
+                                    allow_private=settings.lti_allow_private_platforms))
 
 
 @router.delete("/registrations/{reg_id}", status_code=204, summary="Disable a registration (launches are refused)")
 def disable_registration(reg_id: int, db: DB, caller: CollegeActor) -> Response:
-    _own(db, caller, reg_id).is_active = False
+    platforms.registration(db, caller, reg_id).is_active = False
     return Response(status_code=204)
 
 
 @router.post("/registrations/{reg_id}/deployments", response_model=RegistrationOut, status_code=201,
              summary="Add a deployment id of the platform")
 def add_deployment(reg_id: int, body: DeploymentIn, db: DB, caller: CollegeActor) -> RegistrationOut:
-    r = _own(db, caller, reg_id)
-    if any(d.deployment_id == body.deployment_id for d in r.deployments):
-        raise conflict(f"deployment {body.deployment_id} is registered already")
-    r.deployments.append(LtiDeployment(deployment_id=body.deployment_id))
-    db.flush()
-    return reg_out(r)
+    return reg_out(platforms.add_deployment(db, platforms.registration(db, caller, reg_id), body.deployment_id))
 
 
 @router.delete("/registrations/{reg_id}/deployments/{deployment_row_id}", response_model=RegistrationOut,
                summary="Disable a deployment (its launches are refused)")
 def disable_deployment(reg_id: int, deployment_row_id: int, db: DB, caller: CollegeActor) -> RegistrationOut:
-    r = _own(db, caller, reg_id)
-    for d in r.deployments:
-        if d.id == deployment_row_id:
-            d.is_active = False
-            db.flush()
-            return reg_out(r)
-    raise not_found("deployment", deployment_row_id)
+    r = platforms.registration(db, caller, reg_id)
+    return reg_out(platforms.disable_deployment(db, r, deployment_row_id))
 
 
 @router.get("/contexts", response_model=list[ContextOut], summary="LMS courses linked to the college's courses")
 def list_contexts(db: DB, caller: CollegeActor) -> list[ContextOut]:
-    rows = db.execute(select(LtiContext).join(LtiRegistration, LtiRegistration.id == LtiContext.registration_id)
-                      .where(LtiRegistration.college_id == caller.college_id).order_by(LtiContext.id)).scalars()
     return [ContextOut(id=c.id, registration_id=c.registration_id, deployment_id=c.deployment_id,
                        context_id=c.context_id, title=c.title, course_id=c.course_id,
-                       has_roster=bool(c.memberships_url), synced_at=c.synced_at) for c in rows]
+                       has_roster=bool(c.memberships_url), synced_at=c.synced_at)
+            for c in platforms.contexts_of_college(db, caller.college_id)]
 
 
 @router.post("/contexts/{context_row_id}/sync", response_model=SyncOut,
              summary="Read the LMS course's roster (Names and Role Provisioning) into the course's enrolments")
 def sync_context(context_row_id: int, db: DB, caller: CollegeActor, settings: Settings) -> SyncOut:
-    from server.lti import roster
-
-    ctx = db.get(LtiContext, context_row_id)
-    if ctx is None or _own(db, caller, ctx.registration_id) is None:
-        raise not_found("LTI context", context_row_id)
-    try:
-        result = roster.sync(db, settings, ctx)
-    except ValueError as exc:
-        raise ApiError(409, "conflict", str(exc))
-    except Exception as exc:  # noqa: BLE001 - the platform's answer
-        raise ApiError(502, "lms_unavailable", f"the LMS roster could not be read: {exc}"[:500])
-    return SyncOut(**result.to_dict())
+    return SyncOut(**platforms.sync_roster(db, caller, settings, context_row_id).to_dict())
 
 
 @router.get("/calls", response_model=list[ServiceCallOut],
             summary="What was sent (or is queued) to the LMSs: grades (AGS) and proctoring controls (ACS)")
 def list_calls(db: DB, caller: CollegeActor, attempt_id: int | None = None,
                limit: int = Query(100, ge=1, le=1000)) -> list[ServiceCallOut]:
-    q = (select(LtiServiceCall).join(LtiRegistration, LtiRegistration.id == LtiServiceCall.registration_id)
-         .where(LtiRegistration.college_id == caller.college_id))
-    if attempt_id is not None:
-        q = q.where(LtiServiceCall.attempt_id == attempt_id)
-    rows = db.execute(q.order_by(LtiServiceCall.id.desc()).limit(limit)).scalars()
     return [ServiceCallOut(id=c.id, kind=c.kind, attempt_id=c.attempt_id, url=c.url,
                            payload={k: v for k, v in c.payload.items() if not k.startswith("_")}, status=c.status,
                            attempts=c.attempts, next_attempt_at=c.next_attempt_at, delivered_at=c.delivered_at,
-                           last_error=c.last_error, log=list(c.log or [])) for c in rows]
+                           last_error=c.last_error, log=list(c.log or []))
+            for c in platforms.service_calls(db, caller.college_id, attempt_id, limit)]

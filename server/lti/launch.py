@@ -11,15 +11,12 @@ import hashlib
 import logging
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from server.api.errors import ApiError
-from server.services import attempts as attempt_ops
-from server.services import footprint
 from server.auth.keys import new_token
 from server.db.base import utcnow
 from server.db.models import (
@@ -28,13 +25,12 @@ from server.db.models import (
 )
 from server.domain.enums import ExamType, Role, Verb
 from server.lti import claims as C
+from server.lti.errors import LaunchConflict, LaunchNotFound, LaunchRefused, LaunchUnsupported
+from server.services import attempts as attempt_ops
+from server.services import exams, footprint
+from server.services.errors import Invalid
 
 log = logging.getLogger("server.lti")
-
-
-class LaunchRefused(ApiError):
-    def __init__(self, message: str, status: int = 403) -> None:
-        super().__init__(status, "lti_launch_refused", message)
 
 
 @dataclass(frozen=True)
@@ -94,7 +90,7 @@ def _may_link(db: Session, reg: LtiRegistration, user: User, staff: bool) -> boo
 def who(db: Session, reg: LtiRegistration, body: dict[str, Any]) -> Who:
     sub = body.get("sub")
     if not sub:
-        raise LaunchRefused("the launch names no user", 400)
+        raise LaunchUnsupported("the launch names no user")
     staff = C.is_instructor(body.get(C.ROLES))
     name = body.get("name") or " ".join(x for x in (body.get("given_name"), body.get("family_name")) if x) or None
     return Who(person(db, reg, str(sub), name=name, email=body.get("email"), staff=staff), staff)
@@ -158,7 +154,7 @@ def college_exam(db: Session, reg: LtiRegistration, exam_id: Any) -> Exam:
     except (TypeError, ValueError):
         exam = None
     if exam is None or db.get(Course, exam.course_id).college_id != reg.college_id:
-        raise LaunchRefused("the link names an exam this college does not have", 404)
+        raise LaunchNotFound("the link names an exam this college does not have")
     return exam
 
 
@@ -180,7 +176,7 @@ def resource_link(db: Session, reg: LtiRegistration, deployment_id: str, body: d
                               exam_id=exam.id, ags_scopes=[])
         db.add(row)
     elif exam is not None and row.exam_id != exam.id:
-        raise LaunchRefused("this LMS link already opens another exam", 409)
+        raise LaunchConflict("this LMS link already opens another exam")
     row.context_id = ctx.id if ctx is not None else row.context_id
     row.title = (rl.get("title") or row.title or None)
     ags = body.get(C.AGS_ENDPOINT) or {}
@@ -196,16 +192,47 @@ def lms_assessment_exam(db: Session, ctx: LtiContext | None, body: dict[str, Any
     """An LTI Proctoring launch proctors the platform's own assessment: it is held here as a proctored exam
     with no questions of ours (the LMS grades it; attempts are counted by the LMS)."""
     if ctx is None:
-        raise LaunchRefused("a proctoring launch needs the course (context claim)", 400)
+        raise LaunchUnsupported("a proctoring launch needs the course (context claim)")
     rl = body.get(C.RESOURCE_LINK) or {}
     now = utcnow()
-    exam = Exam(course_id=ctx.course_id, title=(rl.get("title") or "LMS assessment")[:255],
-                type=ExamType.intermediate_attestation.value, opens_at=now - timedelta(minutes=1),
-                closes_at=now + timedelta(days=3650),  # the LMS decides when the assessment is open
-                time_limit_min=24 * 60, attempts_allowed=1000, proctored=True, pass_mark=None, questions=[])
-    db.add(exam)
-    db.flush()
-    return exam
+    return exams.create(db, db.get(Course, ctx.course_id), {
+        "title": (rl.get("title") or "LMS assessment")[:255], "type": ExamType.intermediate_attestation.value,
+        "opens_at": now - timedelta(minutes=1),
+        "closes_at": now + timedelta(days=3650),  # the LMS decides when the assessment is open
+        "time_limit_min": 24 * 60, "attempts_allowed": 1000, "proctored": True, "pass_mark": None}, [])
+
+
+def taught_course_ids(db: Session, user: User) -> list[int]:
+    """The courses the person teaches here (the courses a teacher may add to an LMS course in Deep Linking)."""
+    return [ct.course_id for ct in db.execute(select(CourseTeacher).where(CourseTeacher.teacher_id == user.id)
+                                              ).scalars()]
+
+
+def proctored_exams(db: Session, course_ids: list[int]) -> list[Exam]:
+    """The proctored exams of the courses, the latest opening first (Deep Linking's choices)."""
+    if not course_ids:
+        return []
+    return list(db.execute(select(Exam).where(Exam.course_id.in_(course_ids), Exam.proctored.is_(True))
+                           .order_by(Exam.opens_at.desc())).scalars())
+
+
+def attempt_counts(db: Session, exam: Exam) -> dict[str, int]:
+    """How many attempts of the exam are in each state (the teacher's launch page)."""
+    return {state: n for state, n in db.execute(select(Attempt.state, func.count(Attempt.id))
+                                                .where(Attempt.exam_id == exam.id).group_by(Attempt.state))}
+
+
+def new_exam(db: Session, ctx: LtiContext, *, title: str, exam_type: str, opens_at: datetime, closes_at: datetime,
+             time_limit_min: int) -> Exam:
+    """A new proctored exam in the LMS course's course, chosen by its teacher in Deep Linking (the college API's
+    rules hold: the window closes after it opens)."""
+    try:
+        kind = ExamType(exam_type)
+    except ValueError:
+        raise Invalid(f"not an exam type: {exam_type!r}", [{"field": "body.type", "message": "not an exam type"}])
+    return exams.create(db, db.get(Course, ctx.course_id), {
+        "title": title[:255], "type": kind.value, "opens_at": opens_at, "closes_at": closes_at,
+        "time_limit_min": max(1, time_limit_min), "attempts_allowed": 1, "proctored": True}, [])
 
 
 def sign_in(db: Session, user: User, settings: Any, ip: str | None, user_agent: str | None) -> tuple[str, int]:
@@ -265,7 +292,7 @@ def end_assessment(db: Session, link: LtiResourceLink, user: User, sub: str, bod
                                                   LtiAttemptLink.sub == sub,
                                                   LtiAttemptLink.lms_attempt_number == number)).scalar_one_or_none()
     if row is None:
-        raise LaunchRefused("no proctored attempt matches this end of assessment", 404)
+        raise LaunchNotFound("no proctored attempt matches this end of assessment")
     attempt = db.get(Attempt, row.attempt_id)
     if attempt.student_id != user.id:
         raise LaunchRefused("this LMS attempt belongs to someone else")

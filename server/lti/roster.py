@@ -16,6 +16,7 @@ from server.lti import claims as C
 from server.lti.adapter import NoCacheServiceConnector, TimeoutSession, lti_registration
 from server.lti.keys import KeyPolicy, signing_key
 from server.lti.launch import enrol, person
+from server.services.errors import Conflict
 
 log = logging.getLogger("server.lti")
 
@@ -65,7 +66,7 @@ def apply_members(db: Session, reg: LtiRegistration, ctx: LtiContext, members: l
 
 def sync(db: Session, settings: Any, ctx: LtiContext) -> SyncResult:
     if not ctx.memberships_url:
-        raise ValueError("the LMS gave no roster (Names and Role Provisioning) URL for this course")
+        raise Conflict("the LMS gave no roster (Names and Role Provisioning) URL for this course")
     reg = db.get(LtiRegistration, ctx.registration_id)
     members = fetch_members(db, settings, reg, ctx.memberships_url)
     result = apply_members(db, reg, ctx, members)

@@ -30,20 +30,22 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.api.deps import DB, Settings
-from server.api.errors import ApiError
-from server.services import attempts as attempt_ops
 from server.db.base import utcnow
-from server.db.models import (
-    Attempt, CourseTeacher, Exam, LtiAttemptLink, LtiContext, LtiRegistration, LtiResourceLink, User,
-)
-from server.domain.enums import AttemptState, ExamType
+from server.db.models import Attempt, Exam, LtiAttemptLink, LtiContext, LtiRegistration, LtiResourceLink, User
+from server.domain.enums import AttemptState, ExamType, Role
 from server.lti import claims as C
 from server.lti import launch as L
 from server.lti.adapter import (
     DbLaunchStorage, DbToolConf, ToolCookies, ToolMessageLaunch, ToolOIDCLogin, ToolRequest, ToolSessionService,
     TimeoutSession,
 )
+from server.lti.errors import (
+    ChecksNotDone, LaunchExpired, LaunchInvalid, LaunchNotFound, LaunchRefused, LaunchUnsupported, LoginRefused,
+)
 from server.lti.keys import KeyPolicy, jwks, signing_key
+from server.services import access
+from server.services import attempts as attempt_ops
+from server.services.errors import Forbidden, Invalid, WrongState
 from server.lti.proctoring import AUTOPOST_JS, auto_post_form, start_assessment_jwt
 from server.settings import ServerSettings
 
@@ -135,7 +137,7 @@ def autopost_js() -> PlainTextResponse:
 def _login(request: Request, db: Session, settings: ServerSettings, params: dict[str, Any]) -> Response:
     target = params.get("target_link_uri") or ""
     if target and not (target + "/").startswith(settings.resolved_public_url() + "/"):
-        raise ApiError(400, "lti_login_refused", "target_link_uri is not this tool")
+        raise LoginRefused("target_link_uri is not this tool")
     secure = _secure(settings)
     key = signing_key(db, KeyPolicy.from_settings(settings))
     storage = DbLaunchStorage(db, settings.lti_state_ttl_s)
@@ -147,7 +149,7 @@ def _login(request: Request, db: Session, settings: ServerSettings, params: dict
     try:
         return login.redirect(_urls(settings)["launch"])
     except (LtiException, OIDCException, AssertionError) as exc:
-        raise ApiError(400, "lti_login_refused", f"the LTI login could not start: {exc or type(exc).__name__}")
+        raise LoginRefused(f"the LTI login could not start: {exc or type(exc).__name__}")
 
 
 _LOGIN_DOC = {302: {"description": "Redirect to the platform's OIDC authorisation endpoint"}}
@@ -185,7 +187,7 @@ def validated_launch(request: Request, db: Session, settings: ServerSettings, id
         ml.validate()
     except (LtiException, OIDCException, AssertionError) as exc:
         log.info("lti launch refused", extra={"reason": str(exc)})
-        raise L.LaunchRefused(f"the LTI launch was refused: {exc or type(exc).__name__}", 401)
+        raise LaunchInvalid(f"the LTI launch was refused: {exc or type(exc).__name__}")
     return ml, storage
 
 
@@ -209,7 +211,7 @@ def launch(request: Request, db: DB, settings: Settings, id_token: str = Form(..
         return _start_proctoring(request, db, settings, reg, deployment, body, person, ml.get_launch_id(), storage)
     if kind == C.END_ASSESSMENT:
         return _end_assessment(db, reg, deployment, body, person)
-    raise L.LaunchRefused(f"this tool does not handle {kind} messages", 400)
+    raise LaunchUnsupported(f"this tool does not handle {kind} messages")
 
 
 def _resource_launch(request: Request, db: Session, settings: ServerSettings, reg: LtiRegistration, deployment: str,
@@ -219,14 +221,12 @@ def _resource_launch(request: Request, db: Session, settings: ServerSettings, re
     ctx = L.context(db, reg, deployment, body, course_hint=exam.course_id if exam else None)
     rl = L.resource_link(db, reg, deployment, body, ctx, exam)
     if rl is None:
-        raise L.LaunchRefused("this LMS link does not open an exam yet: add it to the course with "
-                              "'External tool' content selection (Deep Linking)", 404)
+        raise LaunchNotFound("this LMS link does not open an exam yet: add it to the course with "
+                             "'External tool' content selection (Deep Linking)")
     exam = exam or db.get(Exam, rl.exam_id)
     L.enrol(db, exam.course_id, person.user, person.staff)
     if person.staff:
-        counts: dict[str, int] = {}
-        for a in db.execute(select(Attempt).where(Attempt.exam_id == exam.id)).scalars():
-            counts[a.state] = counts.get(a.state, 0) + 1
+        counts = L.attempt_counts(db, exam)
         rows = "".join(f"<li>{escape(k)}: {v}</li>" for k, v in sorted(counts.items())) or "<li>no attempts yet</li>"
         resp: Response = _page(exam.title, f"<p>Proctored exam, {escape(exam.type)}; opens "
                                            f"{exam.opens_at:%Y-%m-%d %H:%M} UTC, closes {exam.closes_at:%Y-%m-%d %H:%M} "
@@ -246,19 +246,17 @@ def _deep_linking_page(request: Request, db: Session, settings: ServerSettings, 
                        deployment: str, body: dict[str, Any], person: L.Who, launch_id: str,
                        storage: DbLaunchStorage) -> Response:
     if not person.staff:
-        raise L.LaunchRefused("only the course's teachers add exams to it")
+        raise LaunchRefused("only the course's teachers add exams to it")
     ctx = L.context(db, reg, deployment, body, create=False)  # an unknown LMS course is mapped on the choice
     course_ids: list[int] = []
     if ctx is not None:
         L.enrol(db, ctx.course_id, person.user, True)
         course_ids.append(ctx.course_id)
         _try_roster(db, settings, ctx)
-    course_ids += [ct.course_id for ct in db.execute(select(CourseTeacher).where(
-        CourseTeacher.teacher_id == person.user.id)).scalars() if ct.course_id not in course_ids]
+    course_ids += [c for c in L.taught_course_ids(db, person.user) if c not in course_ids]
     storage.set_value(f"dl-{launch_id}", {"user_id": person.user.id, "registration_id": reg.id,
                                           "deployment_id": deployment})
-    exams = db.execute(select(Exam).where(Exam.course_id.in_(course_ids), Exam.proctored.is_(True))
-                       .order_by(Exam.opens_at.desc())).scalars().all() if course_ids else []
+    exams = L.proctored_exams(db, course_ids)
     action = f"/lti/deep-linking/{escape(launch_id)}"
     options = "".join(f'<li><label><input type="radio" name="exam_id" value="{e.id}"> {escape(e.title)} '
                       f'({escape(e.type)}, {e.opens_at:%Y-%m-%d})</label></li>' for e in exams)
@@ -295,7 +293,7 @@ def _parse_dt(value: str | None, default: datetime) -> datetime:
     try:
         dt = datetime.fromisoformat(value)
     except ValueError:
-        raise ApiError(422, "validation_error", f"not a date and time: {value!r}")
+        raise Invalid(f"not a date and time: {value!r}")
     return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
 
 
@@ -311,7 +309,7 @@ def deep_linking_choice(launch_id: str, request: Request, db: DB, settings: Sett
     storage = DbLaunchStorage(db, settings.lti_launch_ttl_s)
     ticket = storage.consume(f"dl-{launch_id}")
     if ticket is None:
-        raise ApiError(410, "lti_launch_expired", "this selection expired or was used: open it again from the LMS")
+        raise LaunchExpired("this selection expired or was used: open it again from the LMS")
     reg = db.get(LtiRegistration, ticket["registration_id"])
     ml = ToolMessageLaunch.from_cache(
         launch_id, ToolRequest({}, _secure(settings)), DbToolConf(db, signing_key(db, KeyPolicy.from_settings(settings))),
@@ -320,25 +318,20 @@ def deep_linking_choice(launch_id: str, request: Request, db: DB, settings: Sett
     teacher = db.get(User, ticket["user_id"])
     if exam_id is not None:
         exam = L.college_exam(db, reg, exam_id)
-        teaches = db.get(CourseTeacher, (exam.course_id, teacher.id)) is not None
-        if not teaches and teacher.role != "college_admin":
-            raise ApiError(403, "forbidden", "you do not teach the course of this exam")
+        if not access.teaches(db, teacher.id, exam.course_id) and teacher.role != Role.college_admin.value:
+            raise Forbidden("you do not teach the course of this exam")
         ctx = L.context(db, reg, ticket["deployment_id"], body, course_hint=exam.course_id)
     elif title:
         ctx = L.context(db, reg, ticket["deployment_id"], body)  # the LMS course, or a new course for it
         if ctx is None:
-            raise ApiError(422, "validation_error", "the LMS sent no course to create the exam in")
+            raise Invalid("the LMS sent no course to create the exam in")
         L.enrol(db, ctx.course_id, teacher, True)
         now = utcnow()
         opens, closes = _parse_dt(opens_at, now), _parse_dt(closes_at, now + timedelta(days=7))
-        attempt_ops.check_exam_rules(type, True, opens, closes)
-        exam = Exam(course_id=ctx.course_id, title=title[:255], type=ExamType(type).value, opens_at=opens,
-                    closes_at=closes, time_limit_min=max(1, time_limit_min), attempts_allowed=1, proctored=True,
-                    questions=[])
-        db.add(exam)
-        db.flush()
+        exam = L.new_exam(db, ctx, title=title, exam_type=type, opens_at=opens, closes_at=closes,
+                          time_limit_min=time_limit_min)
     else:
-        raise ApiError(422, "validation_error", "choose an exam, or give a title for a new one")
+        raise Invalid("choose an exam, or give a title for a new one")
     if ctx is not None:
         _try_roster(db, settings, ctx)
     max_score = sum(q.points for q in exam.questions) or 100.0
@@ -380,7 +373,7 @@ def _start_proctoring(request: Request, db: Session, settings: ServerSettings, r
 def _proctoring_ticket(db: Session, settings: ServerSettings, launch_id: str) -> tuple[Attempt, LtiAttemptLink]:
     ticket = DbLaunchStorage(db, settings.lti_launch_ttl_s).get_value(f"proctoring-{launch_id}")
     if ticket is None:
-        raise ApiError(410, "lti_launch_expired", "this proctoring launch expired: start again from the LMS")
+        raise LaunchExpired("this proctoring launch expired: start again from the LMS")
     attempt = db.get(Attempt, ticket["attempt_id"])
     link = db.execute(select(LtiAttemptLink).where(LtiAttemptLink.attempt_id == attempt.id)).scalar_one()
     return attempt, link
@@ -413,12 +406,12 @@ def start_assessment(launch_id: str, db: DB, settings: Settings) -> Response:
     if attempt.state == AttemptState.created.value:
         missing = [n for n, done in (("identity check", attempt.identity_verified_at),
                                      ("room scan", attempt.room_scanned_at)) if not done]
-        raise ApiError(409, "checks_not_done", f"{' and '.join(missing)} not done yet", {"missing": missing})
+        raise ChecksNotDone(f"{' and '.join(missing)} not done yet", {"missing": missing})
     if attempt.state == AttemptState.ready_to_start.value:
         attempt_ops.transition(db, attempt, AttemptState.started, actor=f"user:{attempt.student_id}",
                                actor_id=attempt.student_id, reason="LtiStartAssessment sent to the LMS")
     elif attempt.state != AttemptState.started.value:
-        raise ApiError(409, "illegal_transition", f"the attempt is {attempt.state}", {"from": attempt.state})
+        raise WrongState(f"the attempt is {attempt.state}", {"from": attempt.state})
     link.assessment_started_at = link.assessment_started_at or utcnow()
     rl = db.get(LtiResourceLink, link.resource_link_id)
     reg = db.get(LtiRegistration, rl.registration_id)
@@ -434,7 +427,7 @@ def _end_assessment(db: Session, reg: LtiRegistration, deployment: str, body: di
         LtiResourceLink.registration_id == reg.id, LtiResourceLink.deployment_id == deployment,
         LtiResourceLink.resource_link_id == str((body.get(C.RESOURCE_LINK) or {}).get("id")))).scalar_one_or_none()
     if rl is None:
-        raise L.LaunchRefused("no proctored assessment matches this end of assessment", 404)
+        raise LaunchNotFound("no proctored assessment matches this end of assessment")
     attempt = L.end_assessment(db, rl, person.user, str(body["sub"]), body)
     back = (body.get(C.LAUNCH_PRESENTATION) or {}).get("return_url")
     more = f"<p><a href='{escape(back)}'>Back to the course</a></p>" if back else ""

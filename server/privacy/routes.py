@@ -4,29 +4,18 @@ college admin), retention periods, the consent and deletion logs, a student's da
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from server.api.deps import DB, CollegeActor, From, Settings, Student
-from server.api.errors import ApiError, not_found
-from server.db.base import utcnow
-from server.db.models import ConsentRecord, DeletionRecord, IdentityEnrolment, RetentionPolicy, User
-from server.privacy import retention, subject
+from server.db.models import ConsentRecord
+from server.privacy import retention, service, subject
+from server.privacy.service import Scope
 
 router = APIRouter(tags=["personal data (Law 94-V)"])
-
-
-class Scope(StrEnum):
-    video_recording = "video_recording"
-    audio_recording = "audio_recording"
-    screen_recording = "screen_recording"
-    room_scan = "room_scan"
-    face_biometrics = "face_biometrics"  # face templates: biometric personal data
-    lms_data = "lms_data"  # name, e-mail, course and grades exchanged with the college's LMS
 
 
 class ConsentIn(BaseModel):
@@ -99,11 +88,11 @@ def consent_out(c: ConsentRecord) -> ConsentOut:
                       given_at=c.given_at, withdrawn_at=c.withdrawn_at)
 
 
-def retention_out(db: DB, college_id: int, settings: Any) -> RetentionOut:
+def retention_out(db: Session, college_id: int, settings: Any) -> RetentionOut:
     p = retention.periods_for(db, college_id, settings)
     return RetentionOut(college_id=college_id, recordings_days=p.recordings_days, evidence_days=p.evidence_days,
                         face_templates_days=p.face_templates_days,
-                        is_default=db.get(RetentionPolicy, college_id) is None)
+                        is_default=service.is_default_retention(db, college_id))
 
 
 def _blobs(request: Request) -> Any:
@@ -114,46 +103,23 @@ def _blobs(request: Request) -> Any:
 @router.get("/api/v1/me/privacy", response_model=NoticeOut,
             summary="What is processed about me, for how long, where it is stored, and my consents")
 def my_privacy(db: DB, me: Student, settings: Settings) -> NoticeOut:
-    rows = db.execute(select(ConsentRecord).where(ConsentRecord.user_id == me.user_id).order_by(ConsentRecord.id))
     return NoticeOut(version=settings.privacy_notice_version, scopes=[s.value for s in Scope],
                      retention=retention_out(db, me.college_id, settings), data_location=settings.privacy_data_location,
-                     consents=[consent_out(c) for c in rows.scalars()])
+                     consents=[consent_out(c) for c in service.consents_of(db, me.user_id)])
 
 
 @router.post("/api/v1/me/consents", response_model=ConsentOut, status_code=201, summary="Give my consent")
 def give_consent(body: ConsentIn, db: DB, me: Student, origin: From) -> ConsentOut:
-    row = ConsentRecord(college_id=me.college_id, user_id=me.user_id, version=body.version,
-                        scope=sorted({s.value for s in body.scope}), source="web", ip=origin.ip)
-    db.add(row)
-    db.flush()
-    return consent_out(row)
+    return consent_out(service.give_consent(db, me, body.version, [s.value for s in body.scope], origin.ip))
 
 
 @router.post("/api/v1/me/consents/{consent_id}/withdraw", response_model=ConsentOut,
              summary="Withdraw my consent (face templates are deleted at once when it covered face biometrics)")
 def withdraw_consent(consent_id: int, request: Request, db: DB, me: Student) -> ConsentOut:
-    row = db.get(ConsentRecord, consent_id)
-    if row is None or row.user_id != me.user_id:
-        raise not_found("consent", consent_id)
-    if row.withdrawn_at is None:
-        row.withdrawn_at = utcnow()
-        if Scope.face_biometrics.value in row.scope:
-            for tpl in db.execute(select(IdentityEnrolment).where(IdentityEnrolment.student_id == me.user_id)
-                                  ).scalars().all():
-                retention.delete_face_template(db, _blobs(request), tpl, me.college_id, "consent_withdrawn",
-                                               f"user:{me.user_id}")
-    db.flush()
-    return consent_out(row)
+    return consent_out(service.withdraw_consent(db, _blobs(request), me, consent_id))
 
 
 # --- the college ---------------------------------------------------------------------------------------------
-def _student(db: DB, caller: Any, user_id: int) -> User:
-    u = db.get(User, user_id)
-    if u is None or u.college_id != caller.college_id:
-        raise not_found("user", user_id)
-    return u
-
-
 @router.get("/api/v1/privacy/retention", response_model=RetentionOut, summary="The college's retention periods")
 def get_retention(db: DB, caller: CollegeActor, settings: Settings) -> RetentionOut:
     return retention_out(db, caller.college_id, settings)
@@ -162,49 +128,32 @@ def get_retention(db: DB, caller: CollegeActor, settings: Settings) -> Retention
 @router.put("/api/v1/privacy/retention", response_model=RetentionOut,
             summary="Set how long recordings, evidence frames and face templates are kept")
 def put_retention(body: RetentionIn, db: DB, caller: CollegeActor, settings: Settings) -> RetentionOut:
-    row = db.get(RetentionPolicy, caller.college_id)
-    if row is None:
-        row = RetentionPolicy(college_id=caller.college_id, **body.model_dump())
-        db.add(row)
-    else:
-        for k, v in body.model_dump().items():
-            setattr(row, k, v)
-    db.flush()
+    service.set_retention(db, caller.college_id, body.model_dump())
     return retention_out(db, caller.college_id, settings)
 
 
 @router.get("/api/v1/privacy/consents", response_model=list[ConsentOut], summary="Consent records of the college")
 def list_consents(db: DB, caller: CollegeActor, user_id: int | None = None,
                   limit: int = Query(500, ge=1, le=5000)) -> list[ConsentOut]:
-    q = select(ConsentRecord).where(ConsentRecord.college_id == caller.college_id)
-    if user_id is not None:
-        q = q.where(ConsentRecord.user_id == user_id)
-    return [consent_out(c) for c in db.execute(q.order_by(ConsentRecord.id.desc()).limit(limit)).scalars()]
+    return [consent_out(c) for c in service.consent_log(db, caller.college_id, user_id, limit)]
 
 
 @router.get("/api/v1/privacy/deletions", response_model=list[DeletionOut],
             summary="Every deletion of personal data (retention, erasure, withdrawn consent)")
 def list_deletions(db: DB, caller: CollegeActor, user_id: int | None = None,
                    limit: int = Query(500, ge=1, le=5000)) -> list[DeletionOut]:
-    q = select(DeletionRecord).where(DeletionRecord.college_id == caller.college_id)
-    if user_id is not None:
-        q = q.where(DeletionRecord.subject_user_id == user_id)
     return [DeletionOut(id=d.id, subject_user_id=d.subject_user_id, kind=d.kind, reason=d.reason,
                         object_ref=d.object_ref, details=d.details or {}, actor=d.actor, deleted_at=d.deleted_at)
-            for d in db.execute(q.order_by(DeletionRecord.id.desc()).limit(limit)).scalars()]
+            for d in service.deletion_log(db, caller.college_id, user_id, limit)]
 
 
 @router.get("/api/v1/privacy/students/{user_id}/export", response_model=ExportOut,
             summary="Everything held about a student (their request under Law 94-V), as JSON")
 def export_student(user_id: int, db: DB, caller: CollegeActor) -> dict[str, Any]:
-    return subject.export(db, _student(db, caller, user_id))
+    return subject.export(db, service.person(db, caller, user_id))
 
 
 @router.post("/api/v1/privacy/students/{user_id}/erasure", response_model=ErasureOut,
              summary="Erase a student's personal data where the law allows (says what was kept and why)")
 def erase_student(user_id: int, request: Request, db: DB, caller: CollegeActor) -> dict[str, Any]:
-    user = _student(db, caller, user_id)
-    if user.role != "student":
-        raise ApiError(422, "validation_error", "erasure here is for students' data")
-    actor = f"api_key:{caller.api_key_id}" if caller.api_key_id else f"user:{caller.user_id}"
-    return subject.erase(db, _blobs(request), user, actor)
+    return subject.erase(db, _blobs(request), service.erasable_student(db, caller, user_id), caller.actor)

@@ -79,3 +79,15 @@ class RuleViolation(DomainError):
     """The input breaks a rule of the regulations (e.g. an attestation exam that is not proctored)."""
 
     code = "rule_violation"
+
+
+class Expired(DomainError):
+    """What the request refers to existed but is gone: expired or used up (e.g. a single-use launch ticket)."""
+
+    code = "expired"
+
+
+class UpstreamFailed(DomainError):
+    """Another system this operation needs (an LMS, a platform's service) failed or could not be reached."""
+
+    code = "upstream_failed"

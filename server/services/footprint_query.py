@@ -9,18 +9,23 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from server.db.base import utcnow
-from server.db.models import Activity, Attempt, ClassMeeting, Enrolment, Material, Task, TaskSubmission, User
+from server.db.models import (
+    Activity, Attempt, ClassMeeting, Course, Enrolment, Exam, Material, Task, TaskSubmission, User,
+)
 from server.domain.enums import AttemptState, Verb
 from server.domain.footprint import LearnerFacts, summarise
+from server.domain.footprint_timeline import Row, bucket_ends, timeline
 from server.domain.xapi import ActivityFacts, statement
 from server.services import programmes
 from server.services.attempts import grade_view
+from server.services.errors import NotFound
 
 
-def course_learners(db: Session, course_id: int) -> list[User]:
-    """The students enrolled in a course, by id."""
+def course_learners(db: Session, course_id: int, *, by_name: bool = False) -> list[User]:
+    """The students enrolled in a course, by id (or by name)."""
     return list(db.execute(select(User).join(Enrolment, Enrolment.student_id == User.id)
-                           .where(Enrolment.course_id == course_id).order_by(User.id)).scalars())
+                           .where(Enrolment.course_id == course_id)
+                           .order_by(User.full_name if by_name else User.id)).scalars())
 
 
 def filter_activities(q: Select[Any], *, learner_id: int | None = None, course_id: int | None = None,
@@ -105,3 +110,38 @@ def statements(db: Session, college_id: int, base_url: str, *, learner_id: int |
         object_type=a.object_type, object_id=a.object_id, object_name=a.object_name, at=a.at, result=a.result,
         course_id=a.course_id, course_name=courses.get(a.course_id), ip=a.ip), base_url) for a, u in rows]
     return out, (rows[-1][0].id if len(rows) == limit else None)
+
+
+def learner_timeline(db: Session, course: Course, student: User, now: datetime | None = None) -> dict[str, Any]:
+    """A learner's footprint in one course over time (``server.domain.footprint_timeline``): ``bucket`` (day or
+    week), ``points`` (the summary's figures at the end of each) and ``grades`` (published, in the order they
+    were decided). An unknown learner of the course answers as not found."""
+    enrolment = db.execute(select(Enrolment).where(Enrolment.course_id == course.id,
+                                                   Enrolment.student_id == student.id)).scalar_one_or_none()
+    if enrolment is None:
+        raise NotFound.of("learner", student.id)
+    now = now or utcnow()
+    rows: list[Row] = [Row(m.starts_at, "class", m.id) for m in db.execute(
+        select(ClassMeeting).where(ClassMeeting.course_id == course.id, ClassMeeting.starts_at <= now)).scalars()]
+    tasks = list(db.execute(select(Task).where(Task.course_id == course.id)).scalars())
+    rows += [Row(t.due_at, "task_due", t.id) for t in tasks if t.due_at <= now]
+    if tasks:
+        rows += [Row(s.submitted_at, "submission", s.task_id, s.on_time) for s in db.execute(
+            select(TaskSubmission).where(TaskSubmission.student_id == student.id,
+                                         TaskSubmission.task_id.in_([t.id for t in tasks]))).scalars()]
+    rows += [Row(a.at, a.verb, int(a.object_id)) for a in db.execute(select(Activity).where(
+        Activity.actor_id == student.id, Activity.course_id == course.id,
+        Activity.verb.in_([Verb.joined_class.value, Verb.opened_material.value]))).scalars()]
+    materials = set(db.execute(select(Material.id).where(Material.course_id == course.id)).scalars())
+    first = min([r.at for r in rows] + [enrolment.created_at])
+    bucket, ends = bucket_ends(min(first, now), now)
+    grades = []
+    for a in db.execute(select(Attempt).join(Exam, Exam.id == Attempt.exam_id).where(
+            Attempt.student_id == student.id, Exam.course_id == course.id,
+            Attempt.state == AttemptState.verified.value).order_by(Attempt.decided_at)).scalars():
+        view = grade_view(a)
+        if view.status == "published":
+            at: datetime = a.decided_at or a.submitted_at or a.created_at
+            grades.append({"at": at.isoformat(), "exam_id": a.exam_id, "exam": a.exam.title, "percent": view.percent,
+                           "score": view.score, "max_score": view.max_score})
+    return {"bucket": bucket, "points": timeline(rows, materials, {t.id for t in tasks}, ends), "grades": grades}

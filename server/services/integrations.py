@@ -41,22 +41,32 @@ def revoke_api_key(db: Session, caller: Principal, key_id: int) -> ApiKey:
     return row
 
 
-def check_webhook_url(url: str, allow_private: bool) -> None:
-    """An http(s) URL with a host; unless ``allow_private``, https to a public host only."""
+def url_problem(url: str, allow_private: bool) -> str | None:
+    """What is wrong with a URL the server is to call: ``"not_http"`` (not http(s) with a host), ``"not_public"``
+    (unless ``allow_private``: a private, loopback or link-local host, or plain http), or None."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "not_http"
+    if allow_private:
+        return None
+    host = parts.hostname
+    try:
+        ip = ipaddress.ip_address(host)
+        private = ip.is_private or ip.is_loopback or ip.is_link_local
+    except ValueError:
+        private = host == "localhost" or host.endswith(".localhost")
+    return "not_public" if private or parts.scheme != "https" else None
+
+
+def check_webhook_url(url: str, allow_private: bool) -> None:
+    """An http(s) URL with a host; unless ``allow_private``, https to a public host only."""
+    problem = url_problem(url, allow_private)
+    if problem == "not_http":
         raise Invalid("the webhook URL must be an http(s) URL",
                       [{"field": "body.url", "message": "must be http(s)://host/..."}])
-    if not allow_private:
-        host = parts.hostname
-        try:
-            ip = ipaddress.ip_address(host)
-            private = ip.is_private or ip.is_loopback or ip.is_link_local
-        except ValueError:
-            private = host in ("localhost",) or host.endswith(".localhost")
-        if private or parts.scheme != "https":
-            raise Invalid("webhook URLs must be public https URLs",
-                          [{"field": "body.url", "message": "private, loopback or plain-http targets are refused"}])
+    if problem == "not_public":
+        raise Invalid("webhook URLs must be public https URLs",
+                      [{"field": "body.url", "message": "private, loopback or plain-http targets are refused"}])
 
 
 def create_webhook(db: Session, caller: Principal, url: str, events: list[WebhookEvent], *,

@@ -66,3 +66,13 @@ def grade_submission(db: Session, me: Principal, task: Task, student_id: int, po
                      object_id=task.id, object_name=task.title, course_id=task.course_id,
                      result={"score": points, "max_score": task.max_points, "graded_by": me.user_id})
     return s
+
+
+def hand_in_counts(db: Session, task_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """Per task: how many hand-ins it has and how many of them are graded (tasks with none are left out)."""
+    counts: dict[int, tuple[int, int]] = {}
+    if task_ids:
+        for s in db.execute(select(TaskSubmission).where(TaskSubmission.task_id.in_(task_ids))).scalars():
+            n, graded = counts.get(s.task_id, (0, 0))
+            counts[s.task_id] = (n + 1, graded + (s.points is not None))
+    return counts

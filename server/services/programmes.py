@@ -5,16 +5,16 @@ returns to draft); a course's classes, materials and tasks."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.auth.principal import Principal
 from server.db.base import utcnow
-from server.db.models import ClassMeeting, Course, CurriculumItem, Material, Programme, Task
+from server.db.models import ClassMeeting, Course, CourseTeacher, CurriculumItem, Material, Programme, Task
 from server.domain.curriculum import PlanItem, check_plan
-from server.domain.enums import ItemFormat, ProgrammeStatus
+from server.domain.enums import ItemFormat, ProgrammeStatus, Role
 from server.services import access
 from server.services.errors import Conflict, RuleViolation
 
@@ -26,10 +26,16 @@ def code_taken(db: Session, model: type, college_id: int, code: str, except_id: 
     return db.execute(q).first() is not None
 
 
+def check_items(items: Iterable[Any]) -> dict[str, Any]:
+    """The 30 % rule checked on plan items (anything with a curriculum item's fields: saved rows or a request's
+    items not saved yet): what counts, what is excluded and why."""
+    return check_plan(PlanItem(i.title, i.hours, i.credits, ItemFormat(i.format), i.industrial_training,
+                               i.professional_practice) for i in items).to_dict()
+
+
 def recheck(p: Programme) -> dict[str, Any]:
     """Check the plan against the 30 % rule and keep the result on the programme."""
-    result = check_plan(PlanItem(i.title, i.hours, i.credits, ItemFormat(i.format), i.industrial_training,
-                                 i.professional_practice) for i in p.items).to_dict()
+    result = check_items(p.items)
     p.plan_check = result
     return result
 
@@ -96,6 +102,23 @@ def create_course(db: Session, caller: Principal, code: str, title: str, program
 
 def courses_of_college(db: Session, college_id: int) -> list[Course]:
     return list(db.execute(select(Course).where(Course.college_id == college_id).order_by(Course.id)).scalars())
+
+
+def taught_courses(db: Session, p: Principal) -> list[Course]:
+    """The courses the caller teaches, by id (a college admin: every course of the college)."""
+    q = select(Course).where(Course.college_id == p.college_id)
+    if p.role is Role.teacher:
+        q = q.join(CourseTeacher, CourseTeacher.course_id == Course.id).where(CourseTeacher.teacher_id == p.user_id)
+    return list(db.execute(q.order_by(Course.id)).scalars())
+
+
+def course_items(db: Session, course: Course) -> tuple[list[ClassMeeting], list[Material], list[Task]]:
+    """A course's classes (by start), materials (by id) and tasks (by due date)."""
+    classes = db.execute(select(ClassMeeting).where(ClassMeeting.course_id == course.id)
+                         .order_by(ClassMeeting.starts_at)).scalars()
+    materials = db.execute(select(Material).where(Material.course_id == course.id).order_by(Material.id)).scalars()
+    tasks = db.execute(select(Task).where(Task.course_id == course.id).order_by(Task.due_at)).scalars()
+    return list(classes), list(materials), list(tasks)
 
 
 def course_titles(db: Session, college_id: int) -> dict[int, str]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from server.auth.principal import Principal
@@ -85,6 +85,13 @@ def results(db: Session, p: Principal, s: Survey, course_id: int | None = None) 
                        "questions": aggregate(s, rs)} for cid, rs in sorted(by_course.items(), key=lambda x: x[0] or 0)],
         "respondents": None if s.anonymous else sorted({r.respondent_id for r in responses}),
     }
+
+
+def of_courses(db: Session, college_id: int, course_ids: list[int]) -> list[Survey]:
+    """The college's surveys for everyone and those of the given courses, by id."""
+    q = select(Survey).where(Survey.college_id == college_id,
+                             or_(Survey.course_id.is_(None), Survey.course_id.in_(course_ids or [-1])))
+    return list(db.execute(q.order_by(Survey.id)).scalars())
 
 
 def visible(db: Session, me: Principal, s: Survey) -> bool:

@@ -14,9 +14,9 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 
 from server.api.deps import get_principal
-from server.api.errors import ApiError
 from server.auth.principal import Principal
 from server.domain.enums import Role
+from server.services.errors import Unauthenticated
 
 WEB = Path(__file__).resolve().parents[2] / "web_client" / "staff"
 # page -> (file, roles that may open it)
@@ -36,10 +36,8 @@ def _caller(request: Request) -> Principal | None:
     with request.app.state.session_factory() as db, db.begin():
         try:
             return get_principal(request, db)
-        except ApiError as exc:
-            if exc.status == 401:
-                return None
-            raise
+        except Unauthenticated:
+            return None
 
 
 def _serve(request: Request, path: str) -> Response:

@@ -8,7 +8,8 @@ from fastapi.testclient import TestClient
 
 from server.api import errors
 from server.services.errors import (
-    Conflict, DomainError, Forbidden, Invalid, NotFound, RuleViolation, Unauthenticated, Unsupported, WrongState,
+    Conflict, DomainError, Expired, Forbidden, Invalid, NotFound, RuleViolation, Unauthenticated, Unsupported,
+    UpstreamFailed, WrongState,
 )
 
 CASES = [
@@ -22,6 +23,8 @@ CASES = [
     (Invalid.field("at most 2 points", "body.points", "at most 2"), 422, "validation_error",
      [{"field": "body.points", "message": "at most 2"}]),
     (RuleViolation("attestation must be proctored"), 422, "rule_violation", None),
+    (Expired("this selection expired or was used"), 410, "expired", None),
+    (UpstreamFailed("the LMS roster could not be read"), 502, "upstream_failed", None),
 ]
 
 
@@ -58,4 +61,4 @@ def test_every_domain_error_class_has_a_status() -> None:
     classes = [c for c in vars(mod).values() if isinstance(c, type) and issubclass(c, DomainError)
                and c is not DomainError]
     assert {c.__name__ for c in classes} == {type(e).__name__ for e, *_ in CASES}
-    assert all(errors.status_of(c("x")) in (400, 401, 403, 404, 409, 422) for c in classes)
+    assert all(errors.status_of(c("x")) in (400, 401, 403, 404, 409, 410, 422, 502) for c in classes)
