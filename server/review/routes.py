@@ -38,6 +38,20 @@ from server.review.media import Piece, concat_webm, frame_at
 WEB = Path(__file__).resolve().parents[2] / "web_client" / "review"
 STAFF = (Role.proctor, Role.college_admin)
 
+
+
+# media types of the answers that are not JSON, so /openapi.json documents them as what they are
+class JpegResponse(Response):
+    media_type = "image/jpeg"
+
+
+class WebmResponse(Response):
+    media_type = "video/webm"
+
+
+class EventStreamResponse(StreamingResponse):
+    media_type = "text/event-stream"
+
 router = APIRouter(prefix="/api/review", tags=["review"])
 pages = APIRouter(tags=["review"])
 
@@ -171,7 +185,7 @@ def _pieces(stores: Any, sid: str) -> tuple[list[Piece], str]:
     return pieces, h.hexdigest()
 
 
-@router.get("/sessions/{session_id}/recording.webm", summary="The whole recording as one WebM (session time)")
+@router.get("/sessions/{session_id}/recording.webm", response_class=WebmResponse, summary="The whole recording as one WebM (session time)")
 def recording(session_id: str, request: Request, db: DB, me: Proctor) -> Response:
     s = access.college_session(db, me, session_id)
     stores = _stores(request)
@@ -195,7 +209,7 @@ def recording(session_id: str, request: Request, db: DB, me: Proctor) -> Respons
     return FileResponse(path, media_type="video/webm", headers={"Cache-Control": "private, no-cache"})
 
 
-@router.get("/sessions/{session_id}/frame.jpg", summary="A still of the recording at session time t")
+@router.get("/sessions/{session_id}/frame.jpg", response_class=JpegResponse, summary="A still of the recording at session time t")
 def frame(session_id: str, request: Request, db: DB, me: Proctor, t: float = Query(ge=0)) -> Response:
     s = access.college_session(db, me, session_id)
     pieces, _ = _pieces(_stores(request), s.id)
@@ -215,13 +229,13 @@ def _blob(request: Request, key: str) -> bytes:
     raise ApiError(404, "not_found", "no such file")
 
 
-@router.get("/sessions/{session_id}/evidence/{name}", summary="An evidence frame (JPEG)")
+@router.get("/sessions/{session_id}/evidence/{name}", response_class=JpegResponse, summary="An evidence frame (JPEG)")
 def evidence(session_id: str, name: str, request: Request, db: DB, me: Proctor) -> Response:
     s = access.college_session(db, me, session_id)
     return Response(_blob(request, f"{s.id}/evidence/{name}"), media_type="image/jpeg")
 
 
-@router.get("/sessions/{session_id}/enrolment/{sha256}.jpg", summary="An enrolment photo")
+@router.get("/sessions/{session_id}/enrolment/{sha256}.jpg", response_class=JpegResponse, summary="An enrolment photo")
 def enrolment_photo(session_id: str, sha256: str, request: Request, db: DB, me: Proctor) -> Response:
     s = access.college_session(db, me, session_id)
     if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
@@ -229,7 +243,7 @@ def enrolment_photo(session_id: str, sha256: str, request: Request, db: DB, me: 
     return Response(_blob(request, f"{s.id}/enrolment/{sha256}.jpg"), media_type="image/jpeg")
 
 
-@router.get("/sessions/{session_id}/export.html", summary="The session's report as one self-contained HTML file")
+@router.get("/sessions/{session_id}/export.html", response_class=HTMLResponse, summary="The session's report as one self-contained HTML file")
 def export(session_id: str, request: Request, db: DB, me: Proctor, download: bool = False) -> Response:
     s = access.college_session(db, me, session_id)
     from server.review.export import render_export
@@ -281,7 +295,7 @@ def last_event_id(header: str | None) -> int | None:
     return value if -1 <= value < MAX_EVENT_ID else None
 
 
-@router.get("/sessions/{session_id}/stream", summary="Server-Sent Events: new chain entries as they are stored")
+@router.get("/sessions/{session_id}/stream", response_class=EventStreamResponse, summary="Server-Sent Events: new chain entries as they are stored")
 async def stream(session_id: str, request: Request, after: int = Query(-1, ge=-1, lt=MAX_EVENT_ID)) -> StreamingResponse:
     factory = request.app.state.session_factory
 
