@@ -174,7 +174,8 @@ class SessionFlow:
         self.analysis.raise_event(s.sid, "stream_lost", start, t, "server",
                                   {"duration_s": round(duration, 3), "reconnected": True, "connection": s.connections})
         self.store.logged(f"mark_live({s.sid})", self.stores.sessions.mark_live, s.sid, self.node_id, utc(s.t0 + t))
-        send_to_student(s, protocol.exam_state("resumed", gap_s=round(duration, 3)))
+        resumed = protocol.exam_state("resumed", gap_s=round(duration, 3))
+        s.pending_resumed = None if send_to_student(s, resumed) else resumed
 
     async def drop_connection(self, s: LiveSession, reason: str) -> None:
         pc, s.pc, s.channel, s.video_receiver = s.pc, None, None, None

@@ -88,6 +88,8 @@ async def answer(s: LiveSession, pc: RTCPeerConnection, tracks: list[MediaStream
                 on_message(s, raw)
 
         send_to_student(s, protocol.exam_state("proctoring", session_id=s.sid, reconnected=s.connections > 1))
+        if s.pending_resumed is not None and send_to_student(s, s.pending_resumed):
+            s.pending_resumed = None
 
     @pc.on("connectionstatechange")
     async def on_state() -> None:

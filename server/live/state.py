@@ -66,6 +66,9 @@ class LiveSession:
     channel: RTCDataChannel | None = None
     video_receiver: RTCRtpReceiver | None = None
     connections: int = 0
+    # a "resumed" that could not be sent because the new connection's data channel was not open yet (media can
+    # arrive first): sent right after its "proctoring" message
+    pending_resumed: dict[str, Any] | None = None
     # media in (session.py)
     recorder: SegmentRecorder | None = None
     audio_batch: list[tuple[bytes, int]] = field(default_factory=list)
