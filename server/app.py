@@ -22,6 +22,7 @@ from fastapi import FastAPI, Request, Response
 from server.api import auth, college_exams, college_integrations, college_people, college_programmes
 from server.api import footprint, learning, proctor, student, surveys, teacher
 from server.api import errors
+from server.api import evidence as evidence_api
 from server.db import migrate
 from server.db.engine import make_engine, make_sessionmaker
 from server.settings import ServerSettings
@@ -180,6 +181,7 @@ def create_app(settings: ServerSettings | None = None, *,
     from server.review.routes import install_review
 
     install_review(app)
+    app.include_router(evidence_api.router)  # signed evidence: public keys, evidence export
     return app
 
 

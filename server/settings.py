@@ -51,6 +51,14 @@ class ServerSettings(BaseSettings):
     webhook_user_agent: str = "proctor-webhooks/0.1"
     webhook_allow_private_targets: bool = False  # True lets webhooks go to loopback/private or plain-http URLs (dev, tests)
 
+    # --- signed evidence -----------------------------------------------------------------------------
+    # the Ed25519 key that signs each session's checkpoints: a PEM given here (e.g. from a secret store), else
+    # the file below (mode 0600, created on first start). Never in the database.
+    evidence_signing_key: SecretStr | None = None
+    evidence_key_file: Path | None = None  # default: data_dir/evidence/signing-key.pem
+    evidence_checkpoint_every: int = 50  # a checkpoint at least every this many chain entries ...
+    evidence_checkpoint_interval_s: float = 60.0  # ... or this long after the last one, when entries were added
+
     # --- live exams (added by the live-exam work) ----------------------------------------------------
     # (keep live-exam fields in this section)
     # analysis worker processes (0: one per CPU core; measured best at 16 sessions with benchmarks/bench_live.py:
@@ -79,6 +87,9 @@ class ServerSettings(BaseSettings):
 
     def resolved_public_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    def resolved_evidence_key_file(self) -> Path:
+        return self.evidence_key_file or self.data_dir / "evidence" / "signing-key.pem"
 
     @property
     def recordings_dir(self) -> Path:

@@ -1,5 +1,6 @@
-"""ORM guard: rows of the audit tables (footprint activities, attempt transitions, review decisions) are
-only ever inserted. The migration adds database triggers that refuse changes made outside the ORM too."""
+"""ORM guard: rows of the audit tables (footprint activities, attempt transitions, review decisions) and of the
+evidence tables (session events, recording segments, signed checkpoints) are only ever inserted. The
+migrations add database triggers that refuse changes made outside the ORM too."""
 
 from __future__ import annotations
 
@@ -14,9 +15,11 @@ class AppendOnlyViolation(RuntimeError):
 
 
 def _append_only_types() -> tuple[type, ...]:
-    from server.db.models import Activity, AttemptTransition, Review
+    from server.db.models import (
+        Activity, AttemptTransition, EvidenceCheckpoint, RecordingSegment, Review, SessionEvent,
+    )
 
-    return (Activity, AttemptTransition, Review)
+    return (Activity, AttemptTransition, Review, SessionEvent, RecordingSegment, EvidenceCheckpoint)
 
 
 @event.listens_for(Session, "before_flush")

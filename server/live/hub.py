@@ -446,6 +446,7 @@ class LiveHub:
             await self._db(self.stores.sessions.end, sid, status=status)
         except Exception as exc:  # noqa: BLE001 - already ended elsewhere (e.g. the attempt's submit)
             log.info("session %s: end: %s", sid, exc)
+        await self._db(self.stores.evidence.checkpoint, sid, "session_end")  # sign all that is not yet signed
         pc, s.pc = s.pc, None
         if pc is not None:
             await pc.close()

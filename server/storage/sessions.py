@@ -105,8 +105,11 @@ def _iso(at: datetime) -> str:
 
 
 class SqlSessionStore:
-    def __init__(self, session_factory: sessionmaker[Session]):
+    """``signer`` (an :class:`~server.evidence.signing.EvidenceSigner`) signs a checkpoint when a session ends."""
+
+    def __init__(self, session_factory: sessionmaker[Session], signer: Any = None):
         self.session_factory = session_factory
+        self.signer = signer
 
     def _locked(self, db: Session, session_id: str) -> ProctoringSession:
         row = db.execute(
@@ -200,7 +203,22 @@ class SqlSessionStore:
                 row.integrity_score = float(integrity_score)
             if report is not None:
                 row.report = report
+            if self.signer is not None:
+                self._seal(db, session_id)
             return state_of(db, row)
+
+    def _seal(self, db: Session, session_id: str) -> None:
+        """The checkpoint at the end, in the ending transaction; a refusal (tampering) never stops the end."""
+        from server.evidence.signing import EvidenceMismatch
+
+        try:
+            with db.begin_nested():
+                self.signer.checkpoint_in(db, session_id, "session_end")
+        except EvidenceMismatch as exc:
+            import logging
+
+            logging.getLogger("server.evidence").error("evidence checkpoint refused",
+                                                       extra={"session_id": session_id, "reason": str(exc)})
 
     def stale(self, seen_before: datetime) -> list[SessionState]:
         with transaction(self.session_factory) as db:
