@@ -3,7 +3,7 @@
 A **checkpoint** is a JSON payload signed with the server's Ed25519 key. It covers, at the moment it was made:
 
 * the chain head (``seq``, ``hash``, ``count``) and the genesis of the session's chain;
-* every chain entry written since the previous checkpoint, as ``[seq, sha256 of the record, label]``: the
+* every chain entry written since the previous checkpoint, as ``[seq, sha256 of the record, label, type]``: the
   record digest does not depend on the entry's position, so a verifier can tell an entry that was *removed*
   from one that was *altered*, *added* or *reordered*, even after the whole chain was recomputed;
 * every recording segment stored since the previous checkpoint (``kind, index, key, sha256, bytes``) and the
@@ -60,6 +60,10 @@ def entry_label(record: Any) -> str:
     return label[:LABEL_MAX]
 
 
+def entry_type(record: Any) -> str:
+    return str(record.get("type") or "record")[:LABEL_MAX] if isinstance(record, dict) else "record"
+
+
 def segment_item(seg: dict[str, Any]) -> dict[str, Any]:
     """The signed fields of one manifest row."""
     return {"kind": str(seg["kind"]), "index": int(seg["index"]), "key": str(seg["key"]),
@@ -90,7 +94,8 @@ def build_payload(*, session_id: str, number: int, prev: str | None, reason: str
         "session_status": session_status,
         "chain": {"genesis": genesis_for(session_id), "count": count,
                   "seq": head["seq"] if head else -1, "hash": head["hash"] if head else None},
-        "entries": [[e["seq"], record_digest(e["record"]), entry_label(e["record"])] for e in new_entries],
+        "entries": [[e["seq"], record_digest(e["record"]), entry_label(e["record"]), entry_type(e["record"])]
+                    for e in new_entries],
         "segments": sorted((segment_item(s) for s in new_segments), key=lambda s: (s["kind"], s["index"])),
         "manifest": {"count": len(all_segments), "sha256": manifest_digest(all_segments)},
     }
@@ -263,8 +268,8 @@ def _seg_name(kind: str, index: int) -> str:
     return f"recording segment {index}" if kind == "video" else f"recording segment {kind}#{index}"
 
 
-def _entry_desc(seq: int, label: str) -> str:
-    return f"event seq {seq} ({label})"
+def _entry_desc(seq: int, label: str, kind: str) -> str:
+    return f"{'event' if kind == 'event' else 'entry'} seq {seq} ({label})"
 
 
 def check_checkpoints(session_id: str, checkpoints: list[dict[str, Any]], trusted: dict[str, bytes],
@@ -316,42 +321,51 @@ def _compare_entries(signed: list[list[Any]], entries: list[dict[str, Any]], out
     """Align the signed record digests with the export's and name what was removed, altered, added, moved."""
     a = [s[1] for s in signed]
     b = [record_digest(e.get("record")) if isinstance(e, dict) else "" for e in entries]
-    labels_b = [entry_label(e.get("record")) if isinstance(e, dict) else "entry" for e in entries]
-    removed: list[tuple[int, str, str]] = []  # (signed seq, digest, label)
-    added: list[tuple[int, str, str]] = []  # (export position, digest, label)
-    altered: list[tuple[int, str, int]] = []  # (signed seq, label, export position)
+    rec_b = [e.get("record") if isinstance(e, dict) else None for e in entries]
+    blocks: list[tuple[list[int], list[int], bool]] = []  # (unmatched signed indexes, export positions, at end)
     tail: list[int] = []
-    matcher = difflib.SequenceMatcher(a=a, b=b, autojunk=False)
-    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
         if op == "equal":
             continue
-        paired = min(i2 - i1, j2 - j1) if op == "replace" else 0
-        for k in range(paired):
-            altered.append((signed[i1 + k][0], signed[i1 + k][2], j1 + k))
-        for i in range(i1 + paired, i2):
-            removed.append((signed[i][0], a[i], signed[i][2]))
-        for j in range(j1 + paired, j2):
-            if i2 == len(a):  # after everything the checkpoints cover
-                tail.append(j)
+        if i1 == i2 == len(a):  # only new entries after everything the checkpoints cover
+            tail.extend(range(j1, j2))
+            continue
+        blocks.append((list(range(i1, i2)), list(range(j1, j2)), i2 == len(a)))
+    # an entry missing in one place and present in another was moved
+    lost: dict[str, list[int]] = {}
+    for ia, _, _ in blocks:
+        for i in ia:
+            lost.setdefault(a[i], []).append(i)
+    moved_a: set[int] = set()
+    moved_b: set[int] = set()
+    for _, jb, _ in blocks:
+        for j in jb:
+            if lost.get(b[j]):
+                i = lost[b[j]].pop(0)
+                moved_a.add(i)
+                moved_b.add(j)
+                seq, _d, label, kind = (list(signed[i]) + ["record"])[:4]
+                out.add(TAMPERED, f"{_entry_desc(seq, label, kind)} was reordered: it is now at position {j}")
+    for ia, jb, at_end in blocks:
+        ia = [i for i in ia if i not in moved_a]
+        jb = [j for j in jb if j not in moved_b]
+        for k, i in enumerate(ia):
+            seq, _d, label, kind = (list(signed[i]) + ["record"])[:4]
+            if k < len(jb):
+                now = entry_label(rec_b[jb[k]])
+                out.add(TAMPERED, f"{_entry_desc(seq, label, kind)} was altered"
+                                  + (f" (it is now {now})" if now != label else ""))
             else:
-                added.append((j, b[j], labels_b[j]))
-    # an entry removed in one place and added in another was moved
-    moved_from = {d: (seq, label) for seq, d, label in removed}
-    for j, d, label in list(added):
-        if d in moved_from:
-            seq, slabel = moved_from.pop(d)
-            removed = [r for r in removed if r[1] != d or r[0] != seq]
-            added.remove((j, d, label))
-            out.add(TAMPERED, f"{_entry_desc(seq, slabel)} was reordered: it is now at position {j}")
-    for seq, _d, label in removed:
-        out.add(TAMPERED, f"{_entry_desc(seq, label)} was removed")
-    for seq, label, j in altered:
-        out.add(TAMPERED, f"{_entry_desc(seq, label)} was altered (now {labels_b[j]} at position {j})"
-                if labels_b[j] != label else f"{_entry_desc(seq, label)} was altered")
-    for j, _d, label in added:
-        out.add(TAMPERED, f"an entry at position {j} ({label}) was added: no checkpoint signed it")
+                out.add(TAMPERED, f"{_entry_desc(seq, label, kind)} was removed")
+        for j in jb[len(ia):]:
+            if at_end:  # after the last signed entry: written after the last checkpoint
+                tail.append(j)
+                continue
+            out.add(TAMPERED, f"{_entry_desc(j, entry_label(rec_b[j]), entry_type(rec_b[j]))} was added: "
+                              "no checkpoint signed it")
     if tail:
-        out.add(UNSIGNED, f"{len(tail)} entries (positions {tail[0]}..{tail[-1]}) were written after the last "
+        tail.sort()
+        out.add(UNSIGNED, f"{len(tail)} entries (seq {tail[0]}..{tail[-1]}) were written after the last "
                           "checkpoint: they are not signed")
 
 
@@ -465,8 +479,10 @@ def verify_export(export: Export, public_keys: Iterable[str | bytes] | None = No
                 else "the export holds no checkpoint: nothing in it is signed")
     signed = [s for p in payloads for s in p.get("entries") or []]
     out.signed_entries = len(signed)
+    before = len(out.findings)
     _compare_entries(signed, entries, out)
-    if payloads:
+    named = any(f.level == TAMPERED for f in out.findings[before:])
+    if payloads and not named:  # every record is where it was signed: the links must be the signed ones too
         head = payloads[-1]["chain"]
         if chain.ok and len(entries) >= head["count"] > 0 and entries[head["count"] - 1].get("hash") != head["hash"]:
             out.add(TAMPERED, f"the chain entry at seq {head['seq']} does not have the signed head hash "
