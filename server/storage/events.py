@@ -108,7 +108,7 @@ class SqlEventStore:
         with transaction(self.session_factory, write_lock=True) as db:
             out = append_in(db, session_id, records)
             if self.signer is not None:
-                self.signer.maybe_checkpoint_in(db, session_id)
+                self.signer.maybe_checkpoint_in(db, session_id, out[-1]["seq"] + 1)
             return out
 
     def list(self, session_id: str, after_seq: int = -1) -> list[dict[str, Any]]:
