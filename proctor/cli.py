@@ -46,7 +46,7 @@ def _verify(args: argparse.Namespace) -> int:
         print(f"proctor: error: {exc}", file=sys.stderr)
         return 2
     print(json.dumps(result.to_dict(), indent=1) if args.json else "\n".join(report_lines(result)))
-    return 0 if result.ok else 1
+    return 0 if result.verified else 1
 
 
 def _roomscan(args: argparse.Namespace) -> int:

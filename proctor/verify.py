@@ -252,13 +252,21 @@ class Verification:
 
     @property
     def status(self) -> str:
-        return "failed" if not self.ok else "verified" if self.complete else "verified_with_unsigned"
+        if not self.ok:
+            return "failed"
+        if self.checkpoints == 0 and (self.entries or self.segments):
+            return "unsigned"  # nothing tampered with that we can see, but nothing signed either
+        return "verified" if self.complete else "verified_with_unsigned"
+
+    @property
+    def verified(self) -> bool:
+        return self.status in ("verified", "verified_with_unsigned")
 
     def add(self, level: str, message: str) -> None:
         self.findings.append(Finding(level, message))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "complete": self.complete, "status": self.status, "session_id": self.session_id,
+        return {"ok": self.ok, "complete": self.complete, "status": self.status, "verified": self.verified, "session_id": self.session_id,
                 "key_pinned": self.key_pinned, "key_ids": self.key_ids, "checkpoints": self.checkpoints,
                 "signed_entries": self.signed_entries, "entries": self.entries, "segments": self.segments,
                 "evidence_files": self.evidence_files, "findings": [f.to_dict() for f in self.findings]}
@@ -514,6 +522,7 @@ def verify_export(export: Export, public_keys: Iterable[str | bytes] | None = No
 def report_lines(v: Verification) -> list[str]:
     head = {"verified": "VERIFIED: everything in the export is covered by a valid signature",
             "verified_with_unsigned": "VERIFIED (partly): what is signed is intact; some entries are not signed",
+            "unsigned": "NOT VERIFIED: nothing in the export is signed",
             "failed": "FAILED: the export differs from what the server signed"}[v.status]
     lines = [f"session {v.session_id}: {head}",
              f"  {v.entries} chain entries ({v.signed_entries} signed), {v.checkpoints} checkpoints, "

@@ -54,7 +54,7 @@ img.ev{width:160px;border:1px solid #ccc;margin:2px} svg{max-width:100%;height:a
 <td>{% if ver.evidence.ok %}<span class="ok">verified</span>{% else %}<span class="bad">FAILED</span>{% endif %}</td>
 <td>{% for p in ver.evidence.problems %}{{ p.name }}: {{ p.problem }}<br>{% endfor %}</td></tr>
 {% if ver.signature %}<tr id="verify-signature" data-status="{{ ver.signature.status }}"><td>Signature ({{ ver.signature.checkpoints }} checkpoints, {{ ver.signature.signed_entries }} of {{ ver.signature.entries }} entries signed, Ed25519 key {{ ver.signature.key_ids|join(", ") }})</td>
-<td>{% if ver.signature.status == "verified" %}<span class="ok">verified</span>{% elif ver.signature.ok %}<span class="ok">verified</span> (partly unsigned){% else %}<span class="bad">FAILED</span>{% endif %}</td>
+<td>{% if ver.signature.status == "verified" %}<span class="ok">verified</span>{% elif ver.signature.status == "verified_with_unsigned" %}<span class="ok">verified</span> (the latest entries are not signed yet){% elif ver.signature.status == "unsigned" %}<span class="bad">not signed</span>{% else %}<span class="bad">FAILED</span>{% endif %}</td>
 <td>{% for f in ver.signature.findings if f.level in ("tampered", "unsigned") %}{{ f.message }}<br>{% else %}the checkpoints' signatures verify and cover every entry and segment{% endfor %}</td></tr>{% endif %}
 </table>
 {% if ver.signature %}<h3>Server public key{{ "s" if ver.signature["keys"]|length > 1 else "" }}</h3>

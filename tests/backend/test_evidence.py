@@ -243,6 +243,14 @@ def test_entries_after_the_last_checkpoint_are_unsigned_not_tampered(app, client
         reasons = db.execute(select(EvidenceCheckpoint.reason).where(EvidenceCheckpoint.session_id == sid)
                              .order_by(EvidenceCheckpoint.number)).scalars().all()
     assert reasons == ["session_end", "export"]
+    # a session nothing signed (no signer in its store): not tampered with that we can see, but not verified
+    _, bare = make_proctoring_session(factory, world, "bob")
+    SqlEventStore(factory).append_many(bare, [{"type": "event", "id": "e1", "kind": "speech"}])
+    with transaction(factory) as db:
+        (tmp_path / "bare.zip").write_bytes(write_zip(collect(db, stores.recordings.blobs, stores.evidence.keyring,
+                                                              bare)))
+    rc, out = _verify(capsys, tmp_path / "bare.zip", _server_key(client, tmp_path))
+    assert rc == 1 and "NOT VERIFIED: nothing in the export is signed" in out and "[tampered]" not in out, out
 
 
 # ---- when checkpoints are made ------------------------------------------------------------------------------
