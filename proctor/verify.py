@@ -64,6 +64,24 @@ def entry_type(record: Any) -> str:
     return str(record.get("type") or "record")[:LABEL_MAX] if isinstance(record, dict) else "record"
 
 
+def photo_hashes(record: Any) -> list[str]:
+    """The sha256s of the enrolment photos a chain record names (``photo_sha256s``, ``photos`` or
+    ``enrolment.photos``, as strings or ``{"sha256": ...}``)."""
+    if not isinstance(record, dict):
+        return []
+    found: list[Any] = list(record.get("photo_sha256s") or [])
+    found += list(record.get("photos") or []) if isinstance(record.get("photos"), list) else []
+    enrolment = record.get("enrolment")
+    if isinstance(enrolment, dict) and isinstance(enrolment.get("photos"), list):
+        found += enrolment["photos"]
+    out = []
+    for item in found:
+        h = item.get("sha256") if isinstance(item, dict) else item
+        if isinstance(h, str) and len(h) == 64 and all(c in "0123456789abcdef" for c in h) and h not in out:
+            out.append(h)
+    return out
+
+
 def segment_item(seg: dict[str, Any]) -> dict[str, Any]:
     """The signed fields of one manifest row."""
     return {"kind": str(seg["kind"]), "index": int(seg["index"]), "key": str(seg["key"]),
@@ -414,6 +432,7 @@ def _compare_segments(export: Export, signed: dict[tuple[str, int], dict[str, An
 
 def _check_files(export: Export, entries: list[dict[str, Any]], out: Verification) -> None:
     """Evidence frames, the signal series and enrolment photos against the hashes the chain records hold."""
+    named: set[str] = set()
     for e in entries:
         rec = e.get("record") if isinstance(e, dict) else None
         if not isinstance(rec, dict):
@@ -426,9 +445,9 @@ def _check_files(export: Export, entries: list[dict[str, Any]], out: Verificatio
                                   f"evidence file {f['name']} (event {rec.get('id')})"))
         elif rec.get("type") == "signal_series" and rec.get("sha256"):
             files.append(("signals.json", rec["sha256"], "the signal series"))
-        for h in rec.get("photo_sha256s") or []:
-            if isinstance(h, str):
-                files.append((f"enrolment/{h}.jpg", h, f"enrolment photo {h[:12]}"))
+        for h in photo_hashes(rec):
+            named.add(h)
+            files.append((f"enrolment/{h}.jpg", h, f"enrolment photo {h[:12]}"))
         for path, want, what in files:
             data = export.read(path)
             out.evidence_files += 1
@@ -437,6 +456,10 @@ def _check_files(export: Export, entries: list[dict[str, Any]], out: Verificatio
             elif sha256_hex(data) != want:
                 out.add(TAMPERED, f"{what} altered: sha256 {sha256_hex(data)} != signed {want} "
                                   f"(chain entry {e.get('seq')})")
+    for h in export.doc.get("enrolment_photos") or []:
+        if h not in named and export.read(f"enrolment/{h}.jpg") is not None:
+            out.add(UNSIGNED, f"enrolment photo {str(h)[:12]} is in the export but no chain record names it: "
+                              "the signature does not cover it")
 
 
 def verify_export(export: Export, public_keys: Iterable[str | bytes] | None = None) -> Verification:

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from proctor.chain import genesis_for
-from proctor.verify import EXPORT_DOC, EXPORT_FORMAT, Export, public_pem, public_raw, verify_export
+from proctor.verify import EXPORT_DOC, EXPORT_FORMAT, Export, photo_hashes, public_pem, public_raw, verify_export
 from server.db.models import IdentityEnrolment, ProctoringSession, RecordingSegment
 from server.evidence.keys import Keyring
 from server.evidence.signing import checkpoint_dict, checkpoints_in
@@ -99,7 +99,7 @@ def collect(db: Session, blobs: Any, keyring: Keyring, session_id: str) -> Colle
                     out.files[f"evidence/{name}"] = _loader(blobs, f"{session_id}/evidence/{name}")
         elif rec.get("type") == "signal_series" and isinstance(rec.get("key"), str):
             out.files["signals.json"] = _loader(blobs, rec["key"])
-        photos.update(h for h in rec.get("photo_sha256s") or [] if isinstance(h, str))
+        photos.update(photo_hashes(rec))
     if sess.enrolment_id:
         enrol = db.get(IdentityEnrolment, sess.enrolment_id)
         photos.update(enrol.photo_sha256s or [] if enrol else [])

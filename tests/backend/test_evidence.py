@@ -40,6 +40,7 @@ from .tamper import attacker
 
 DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 CLIP = DATA / "video" / "two_people_dinner.mp4"  # two people at a table: the engine reports multiple_faces
+REFERENCE = DATA / "faces" / "amy_adams" / "01.jpg"  # an enrolment photo (someone else: identity checks fail)
 
 
 @pytest.fixture(scope="session")
@@ -48,14 +49,14 @@ def analysis(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from proctor.analyze import analyze_file
 
     out = tmp_path_factory.mktemp("analysis")
-    analyze_file(CLIP, out, progress=False)
+    analyze_file(CLIP, out, references=[REFERENCE], progress=False)
     return out
 
 
 @pytest.fixture
 def real_session(app, client, factory, world, analysis) -> str:
     _, sid = make_proctoring_session(factory, world, state="submitted")
-    import_offline_session(app.state.stores, factory, sid, analysis_dir=analysis, video=CLIP)
+    import_offline_session(app.state.stores, factory, sid, analysis_dir=analysis, video=CLIP, references=[REFERENCE])
     return sid
 
 
@@ -212,8 +213,13 @@ def test_an_altered_evidence_frame_and_a_wrong_key_fail(app, client, world, real
     zipfile.ZipFile(export).extractall(folder)
     frame = next((folder / "evidence").glob("multiple_faces-1-*.jpg"))
     frame.write_bytes(frame.read_bytes()[:-10])
+    photo_sha = hashlib.sha256(REFERENCE.read_bytes()).hexdigest()
+    photo = folder / "enrolment" / f"{photo_sha}.jpg"
+    assert photo.read_bytes() == REFERENCE.read_bytes()
+    photo.write_bytes((DATA / "faces" / "joe_biden" / "01.jpg").read_bytes())  # someone else's photo
     rc, out = _verify(capsys, folder, _server_key(client, tmp_path))
     assert rc == 1 and f"evidence file {frame.name} (event multiple_faces-1) altered" in out, out
+    assert f"enrolment photo {photo_sha[:12]} altered" in out
     # a checkpoint whose payload was edited no longer verifies
     doc = json.loads((folder / "evidence.json").read_text())
     doc["checkpoints"][0]["payload"]["chain"]["count"] += 1
