@@ -43,6 +43,19 @@ def _analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+def _verify(args: argparse.Namespace) -> int:
+    from proctor.verify import ExportError, KeyError_, load_export, report_lines, verify_export
+
+    try:
+        keys = [Path(k).read_text() if Path(k).is_file() else k for k in args.public_key] if args.public_key else None
+        result = verify_export(load_export(args.export), keys)
+    except (ExportError, KeyError_) as exc:
+        print(f"proctor: error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(result.to_dict(), indent=1) if args.json else "\n".join(report_lines(result)))
+    return 0 if result.verified else 1
+
+
 def _roomscan(args: argparse.Namespace) -> int:
     from proctor.roomscan_cli import roomscan_main
 
@@ -81,6 +94,13 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--settings", metavar="JSON", help='per-exam overrides, e.g. \'{"looking_away": {"yaw_deg": 40}}\'')
     a.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     a.set_defaults(func=_analyze)
+
+    v = sub.add_parser("verify", help="check an exported session offline: chain, signatures, recording, evidence")
+    v.add_argument("export", help="the session's evidence export (ZIP or its unpacked folder)")
+    v.add_argument("--public-key", action="append", metavar="KEY",
+                   help="the server's public key (PEM file, or base64/hex); repeat for retired keys")
+    v.add_argument("--json", action="store_true", help="the result as JSON")
+    v.set_defaults(func=_verify)
 
     r = sub.add_parser("roomscan", help="check a 360° room-scan video offline", add_help=False)
     r.add_argument("rest", nargs=argparse.REMAINDER)

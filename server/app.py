@@ -23,6 +23,7 @@ from server.api import auth, college_exams, college_integrations, college_people
 from server.api import footprint, learning, proctor, student, surveys, teacher
 from server.api import plan_check, teacher_content
 from server.api import errors
+from server.api import evidence as evidence_api
 from server.db import migrate
 from server.db.engine import make_engine, make_sessionmaker
 from server.settings import ServerSettings
@@ -192,6 +193,7 @@ def create_app(settings: ServerSettings | None = None, *,
     from server.staff.routes import install_staff  # the college staff's and teachers' pages
 
     install_staff(app)
+    app.include_router(evidence_api.router)  # signed evidence: public keys, evidence export
     return app
 
 

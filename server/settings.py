@@ -78,6 +78,14 @@ class ServerSettings(BaseSettings):
     blob_spool_retry_base_s: float = 0.5  # upload retry delay after the n-th failure: base * 2**(n-1), capped
     blob_spool_retry_max_s: float = 30.0
 
+    # --- signed evidence -----------------------------------------------------------------------------
+    # the Ed25519 key that signs each session's checkpoints: a PEM given here (e.g. from a secret store), else
+    # the file below (mode 0600, created on first start). Never in the database.
+    evidence_signing_key: SecretStr | None = None
+    evidence_key_file: Path | None = None  # default: data_dir/evidence/signing-key.pem
+    evidence_checkpoint_every: int = 50  # a checkpoint at least every this many chain entries ...
+    evidence_checkpoint_interval_s: float = 60.0  # ... or this long after the last one, when entries were added
+
     # --- live exams: analysis workers, media, reconnection, recordings -------------------------------------
     # analysis worker processes (0: one per CPU core; measured best at 16 sessions with benchmarks/bench_live.py:
     # more processes than cores cost ~5-10 % more CPU per analysed frame in switching between them)
@@ -127,6 +135,9 @@ class ServerSettings(BaseSettings):
 
     def resolved_public_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    def resolved_evidence_key_file(self) -> Path:
+        return self.evidence_key_file or self.data_dir / "evidence" / "signing-key.pem"
 
     @property
     def recordings_dir(self) -> Path:

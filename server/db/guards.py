@@ -1,7 +1,7 @@
-"""ORM guard: rows of the audit tables (footprint activities, attempt transitions, review decisions) are
-only ever inserted. A model says it is such a table by inheriting :class:`AppendOnly`; the check runs before
-every flush of any session. The migration adds database triggers that refuse changes made outside the ORM
-too."""
+"""ORM guard: rows of the audit tables (footprint activities, attempt transitions, review decisions) and of the
+evidence tables (session events, recording segments, signed checkpoints) are only ever inserted. A model says it
+is such a table by inheriting :class:`AppendOnly`; the check runs before every flush of any session. The
+migrations add database triggers that refuse changes made outside the ORM too."""
 
 from __future__ import annotations
 

@@ -53,8 +53,14 @@ img.ev{width:160px;border:1px solid #ccc;margin:2px} svg{max-width:100%;height:a
 <tr id="verify-evidence"><td>Evidence frames ({{ ver.evidence.checked }})</td>
 <td>{% if ver.evidence.ok %}<span class="ok">verified</span>{% else %}<span class="bad">FAILED</span>{% endif %}</td>
 <td>{% for p in ver.evidence.problems %}{{ p.name }}: {{ p.problem }}<br>{% endfor %}</td></tr>
+{% if ver.signature %}<tr id="verify-signature" data-status="{{ ver.signature.status }}"><td>Signature ({{ ver.signature.checkpoints }} checkpoints, {{ ver.signature.signed_entries }} of {{ ver.signature.entries }} entries signed, Ed25519 key {{ ver.signature.key_ids|join(", ") }})</td>
+<td>{% if ver.signature.status == "verified" %}<span class="ok">verified</span>{% elif ver.signature.status == "verified_with_unsigned" %}<span class="ok">verified</span> (the latest entries are not signed yet){% elif ver.signature.status == "unsigned" %}<span class="bad">not signed</span>{% else %}<span class="bad">FAILED</span>{% endif %}</td>
+<td>{% for f in ver.signature.findings if f.level in ("tampered", "unsigned") %}{{ f.message }}<br>{% else %}the checkpoints' signatures verify and cover every entry and segment{% endfor %}</td></tr>{% endif %}
 </table>
-{% if not (ver.chain.ok and ver.recording.ok and ver.evidence.ok) %}<p class="fail"><strong>This session's record failed verification.</strong> What is shown below may have been altered after it was written.</p>{% endif %}
+{% if ver.signature %}<h3>Server public key{{ "s" if ver.signature["keys"]|length > 1 else "" }}</h3>
+<p>Check this export offline with <code>proctor verify</code> and the server's published key (<code>GET /api/evidence/keys</code>); compare the key below with the one the college pinned.</p>
+{% for k in ver.signature["keys"] %}<p id="key-{{ k.key_id }}">key id <code>{{ k.key_id }}</code> ({{ k.algorithm }}{% if k.retired %}, retired {{ k.retired }}{% endif %}), base64 <code>{{ k.public_key }}</code></p><pre>{{ k.public_key_pem }}</pre>{% endfor %}{% endif %}
+{% if not (ver.chain.ok and ver.recording.ok and ver.evidence.ok and (not ver.signature or ver.signature.ok)) %}<p class="fail"><strong>This session's record failed verification.</strong> What is shown below may have been altered after it was written.</p>{% endif %}
 
 <h2>Decision</h2>
 {% if v.reviews %}<table><tr><th>when</th><th>reviewer</th><th>decision</th><th>state</th><th>reason</th></tr>

@@ -81,6 +81,16 @@ def verify_evidence(stores: Stores, sid: str, events: list[dict[str, Any]]) -> d
     return {"ok": not problems, "checked": checked, "problems": problems}
 
 
+def verify_signature(db: Session, stores: Stores, sid: str) -> dict[str, Any] | None:
+    """The signed checkpoints checked as ``proctor verify`` checks an export, with the server's own keys:
+    what was removed, altered, reordered or added since it was signed, and what is not signed yet."""
+    if getattr(stores, "evidence", None) is None:
+        return None
+    from server.evidence.bundle import signature_status
+
+    return signature_status(db, stores.recordings.blobs, stores.evidence.keyring, sid)  # type: ignore[attr-defined]
+
+
 def load_series(stores: Stores, sid: str, entries: list[dict[str, Any]],
                 events: list[dict[str, Any]]) -> dict[str, Any]:
     """The signal series: the stored ``signal_series`` blob (its sha256 checked against the chain), else the
@@ -161,7 +171,8 @@ def session_view(db: Session, stores: Stores, s: ProctoringSession) -> dict[str,
                                                         and e["record"].get("type") == "session_end"), None),
         "verification": {"chain": verify_in(db, s.id).to_dict(),
                          "recording": verify_recording(db, stores, s.id, entries),
-                         "evidence": verify_evidence(stores, s.id, events)},
+                         "evidence": verify_evidence(stores, s.id, events),
+                         "signature": verify_signature(db, stores, s.id)},
         "chain_head": entries[-1]["hash"] if entries else None,
         "entries": len(entries),
         "attempt": attempt_ops.summary(db, attempt),

@@ -92,8 +92,11 @@ def verify_in(db: Session, session_id: str) -> ChainVerification:
 
 
 class SqlEventStore:
-    def __init__(self, session_factory: sessionmaker[Session]):
+    """``signer`` (an :class:`~server.evidence.signing.EvidenceSigner`) makes the periodic signed checkpoints."""
+
+    def __init__(self, session_factory: sessionmaker[Session], signer: Any = None):
         self.session_factory = session_factory
+        self.signer = signer
 
     def append(self, session_id: str, record: dict[str, Any]) -> dict[str, Any]:
         return self.append_many(session_id, [record])[0]
@@ -103,7 +106,10 @@ class SqlEventStore:
         if not records:
             return []
         with transaction(self.session_factory, write_lock=True) as db:
-            return append_in(db, session_id, records)
+            out = append_in(db, session_id, records)
+            if self.signer is not None:
+                self.signer.maybe_checkpoint_in(db, session_id, out[-1]["seq"] + 1)
+            return out
 
     def list(self, session_id: str, after_seq: int = -1) -> list[dict[str, Any]]:
         with transaction(self.session_factory) as db:

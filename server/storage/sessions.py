@@ -100,8 +100,11 @@ def _iso(at: datetime) -> str:
 
 
 class SqlSessionStore:
-    def __init__(self, session_factory: sessionmaker[Session]):
+    """``signer`` (an :class:`~server.evidence.signing.EvidenceSigner`) signs a checkpoint when a session ends."""
+
+    def __init__(self, session_factory: sessionmaker[Session], signer: Any = None):
         self.session_factory = session_factory
+        self.signer = signer
 
     def _locked(self, db: Session, session_id: str) -> ProctoringSession:
         row = db.execute(
@@ -201,7 +204,22 @@ class SqlSessionStore:
                 row.score_recommendation = score_recommendation
             if score_breakdown is not None:
                 row.score_breakdown = score_breakdown
+            if self.signer is not None:
+                self._seal(db, session_id)
             return state_of(db, row)
+
+    def _seal(self, db: Session, session_id: str) -> None:
+        """The checkpoint at the end, in the ending transaction; a refusal (tampering) never stops the end."""
+        from server.evidence.signing import EvidenceMismatch
+
+        try:
+            with db.begin_nested():
+                self.signer.checkpoint_in(db, session_id, "session_end")
+        except EvidenceMismatch as exc:
+            import logging
+
+            logging.getLogger("server.evidence").error("evidence checkpoint refused",
+                                                       extra={"session_id": session_id, "reason": str(exc)})
 
     def stale(self, seen_before: datetime) -> list[SessionState]:
         with transaction(self.session_factory) as db:

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 from server.db.models import Exam, Programme
 
 from .conftest import error_code
+from .tamper import attacker
 
 
 def _exam_body(world, **over) -> dict:
@@ -155,7 +156,7 @@ def test_integrity_report_reads_the_engine_chain(client, world, factory) -> None
     assert s["events"] == 2 and s["event_count"] == 4
     assert s["events_by_kind"] == {"face_missing": {"count": 1, "seconds": 4.5, "severities": {"medium": 1}},
                                    "multiple_faces": {"count": 1, "seconds": 1.0, "severities": {"high": 1}}}
-    with transaction(factory) as db:
+    with attacker(factory) as db:
         db.execute(update(SessionEvent).where(SessionEvent.session_id == sid, SessionEvent.seq == 3)
                    .values(record={**ev, "id": "e2", "kind": "multiple_faces", "severity": "low"}))
     chain = client.get(f"/api/v1/attempts/{aid}", headers=world.h("api")).json()["integrity"]["session"]["chain"]

@@ -38,6 +38,7 @@ from server.storage.sessions import IllegalSessionChange
 from server.storage.spool import SpoolBusy, SpooledBlobStore
 
 from .conftest import make_proctoring_session
+from .tamper import attacker
 
 
 # --- blob backends ------------------------------------------------------------------------------------------
@@ -118,7 +119,7 @@ def test_verify_names_an_altered_entry_and_a_cut_tail(factory, world) -> None:
     _, sid = make_proctoring_session(factory, world)
     store = SqlEventStore(factory)
     store.append_many(sid, [{"kind": "speech", "n": i} for i in range(5)])
-    with transaction(factory) as db:
+    with attacker(factory) as db:
         db.execute(update(SessionEvent).where(SessionEvent.session_id == sid, SessionEvent.seq == 2)
                    .values(record={"kind": "speech", "n": 99}))
     result = store.verify(sid)
@@ -126,7 +127,7 @@ def test_verify_names_an_altered_entry_and_a_cut_tail(factory, world) -> None:
 
     _, sid2 = make_proctoring_session(factory, world, "bob")
     store.append_many(sid2, [{"kind": "noise", "n": i} for i in range(4)])
-    with transaction(factory) as db:
+    with attacker(factory) as db:
         db.execute(text("DELETE FROM session_events WHERE session_id = :s AND seq = 3"), {"s": sid2})
     result = store.verify(sid2)
     assert not result.ok and "removed" in result.reason
@@ -200,7 +201,7 @@ def test_recordings_are_stored_with_sha256_and_verified(factory, world, blobs) -
     assert {"index": 0, "kind": "video", "problem": "blob_missing", "detail": segs[0].key} in \
         store.verify_manifest(sid).problems
 
-    with transaction(factory) as db:  # a segment missing from the manifest
+    with attacker(factory) as db:  # a segment missing from the manifest
         db.execute(text("DELETE FROM recording_segments WHERE kind = 'audio'"))
         db.add(RecordingSegment(session_id=sid, index=2, kind="audio", key="x/y.bin", bytes=1, sha256="0" * 64))
     problems = store.verify_manifest(sid).problems

@@ -13,6 +13,7 @@ from server.db.models.proctoring import (
     SessionEvent,
 )
 from server.db.models.footprint import Activity
+from server.db.models.evidence import EvidenceCheckpoint
 from server.db.models.survey import Survey, SurveyAnswer, SurveyParticipation, SurveyQuestion, SurveyResponse
 from server.db.models.webhook import WebhookDelivery, WebhookDeliveryAttempt, WebhookEndpoint
 from server.db.models.lti import (  # noqa: F401
@@ -23,7 +24,7 @@ from server.db.models.privacy import ConsentRecord, DeletionRecord, RetentionPol
 
 __all__ = [
     "Activity", "Allowance", "Answer", "ApiKey", "Attempt", "AttemptTransition", "AuthToken", "ClassMeeting",
-    "College", "Course", "CourseTeacher", "CurriculumItem", "Enrolment", "Exam", "IdentityEnrolment", "Material",
+    "College", "Course", "CourseTeacher", "CurriculumItem", "Enrolment", "EvidenceCheckpoint", "Exam", "IdentityEnrolment", "Material",
     "ProctoringSession", "Programme", "Question", "RecordingSegment", "Review", "ReviewComment", "SessionEvent",
     "Survey", "SurveyAnswer", "SurveyParticipation", "SurveyQuestion", "SurveyResponse", "Task", "TaskSubmission",
     "User", "WebhookDelivery", "WebhookDeliveryAttempt", "WebhookEndpoint",

@@ -56,7 +56,7 @@ class ProctoringSession(Base):
     report: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the engine's summary when the session ends
 
 
-class SessionEvent(Base):
+class SessionEvent(AppendOnly, Base):
     """One entry of the engine's hash chain (proctor.chain), genesis = proctor.chain.genesis_for(session_id)."""
 
     __tablename__ = "session_events"
@@ -71,7 +71,7 @@ class SessionEvent(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class RecordingSegment(Base):
+class RecordingSegment(AppendOnly, Base):
     __tablename__ = "recording_segments"
     __table_args__ = (UniqueConstraint("session_id", "kind", "index"), one_of("kind", values(TrackKind)))
 

@@ -14,7 +14,7 @@ from alembic import op
 
 
 revision: str = '0004_lti_privacy'
-down_revision: str | None = '0002_live_score'
+down_revision: str | None = '0003_signed_evidence'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
