@@ -200,6 +200,10 @@ class LtiDeliverer:
     def start(self) -> None:
         if self._thread is not None:
             return
+        # the first pass makes the tool's signing key on a new database: done here, before the server takes
+        # requests, so that write never lands between a request's read and its write (SQLite refuses that
+        # request's write at once: its snapshot is stale)
+        self.housekeeping()
         services.add_waker(self.wake)
         self._thread = threading.Thread(target=self._loop, name="lti-deliverer", daemon=True)
         self._thread.start()
