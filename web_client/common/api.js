@@ -41,3 +41,20 @@ export function el(tag, attrs = {}, ...children) {
   for (const c of children.flat()) if (c !== undefined && c !== null) e.append(c);
   return e;
 }
+
+// The sign-in form of a signed-in page, built once into its <section id="signin"> (hidden until the page's gate
+// shows it): e-mail, password, the submit button and an alert line for the error.
+export function buildSignin() {
+  const box = $("signin");
+  if (!box || $("signin-form")) return;
+  box.setAttribute("aria-labelledby", "signin-h");
+  box.replaceChildren(
+    el("h2", { id: "signin-h", i18n: "signin.heading" }),
+    el("form", { id: "signin-form", novalidate: true },
+      el("label", { for: "email", i18n: "signin.email" }),
+      el("input", { id: "email", type: "email", autocomplete: "username", required: true }),
+      el("label", { for: "password", i18n: "signin.password" }),
+      el("input", { id: "password", type: "password", autocomplete: "current-password", required: true }),
+      el("button", { id: "signin-btn", type: "submit", i18n: "signin.submit" }),
+      el("p", { id: "signin-error", class: "error", role: "alert" })));
+}

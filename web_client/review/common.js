@@ -1,6 +1,6 @@
 // Shared by the review pages: the sign-in gate for proctors and the review's own formatting; API calls, DOM helpers
 // and the language menu come from the pages' common modules (/common/).
-import { $, api } from "/common/api.js";
+import { $, api, buildSignin } from "/common/api.js";
 import { applyTexts, initLang, t } from "./i18n.js";
 
 export const SEV = { low: "#e0a800", medium: "#f08a4b", high: "#d7263d" };
@@ -25,6 +25,7 @@ export async function signedIn() {
   } catch (e) {
     $("main").hidden = true;
     if (e.status === 403) { $("refused").hidden = false; showSignout(); return new Promise(() => {}); }
+    buildSignin();
     $("signin").hidden = false;
     return new Promise((resolve) => {
       $("signin-form").addEventListener("submit", async (ev) => {

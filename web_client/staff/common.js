@@ -1,6 +1,6 @@
 // Shared by the staff pages: the sign-in gate with the role the page needs, a polite live region for "saved" and
 // error messages, tabs and form helpers; API calls, DOM helpers and the language menu come from /common/.
-import { $, api, el } from "/common/api.js";
+import { $, api, buildSignin, el } from "/common/api.js";
 import { applyTexts, initLang, t } from "./i18n.js";
 
 // A wide table inside a region that scrolls sideways on its own (keyboard-focusable), so the page never does.
@@ -51,6 +51,7 @@ export async function signedIn(roles) {
     return done(me);
   } catch (e) {
     $("main").hidden = true;
+    buildSignin();
     $("signin").hidden = false;
     return new Promise((resolve) => {
       $("signin-form").addEventListener("submit", async (ev) => {
