@@ -32,25 +32,13 @@ async def _run_page(base: str, video: Path, audio: Path) -> dict:
     import httpx
     from playwright.async_api import async_playwright
 
-    from tests.live.e2e_site import DEMO_STUDENT
-    from tests.live.scenario_browser import CHROMIUM, chromium_args
+    from tests.live.e2e_site import student_browser, student_reaches_device_check
 
     async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=chromium_args(video, audio))
-        context = await browser.new_context(viewport={"width": 1200, "height": 900}, locale="en-US")
-        await context.grant_permissions(["camera", "microphone"], origin=base)
-        page = await context.new_page()
+        browser, page = await student_browser(p, base, video, audio)
         t_open = time.monotonic()
         await page.goto(f"{base}/student/")
-        await page.fill("#email", DEMO_STUDENT[0])
-        await page.fill("#password", DEMO_STUDENT[1])
-        await page.click("#signin-btn")
-        await page.wait_for_selector("#consent:not([hidden])")
-        await page.check("#agree")
-        await page.click("#consent-btn")
-        await page.wait_for_selector("#devices:not([hidden])")
-        await page.click("#devices-start")
-        await page.wait_for_selector("#devices-btn:not([disabled])", timeout=20000)
+        await student_reaches_device_check(page)
         t_connect = time.monotonic()
         await page.click("#devices-btn")
         sid = await page.evaluate("window.proctorPage.attempt.proctoring_session_id")

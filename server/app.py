@@ -14,9 +14,11 @@ import logging
 import sys
 import time
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any, AsyncIterator, Callable
 
 from fastapi import FastAPI, Request, Response
+from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 
 from server.api import auth, college_exams, college_integrations, college_people, college_programmes
@@ -38,6 +40,9 @@ API_ROUTERS = [
     footprint.router, surveys.college_router,
     plan_check.router, teacher_content.router,
 ]
+
+WEB_COMMON = Path(__file__).resolve().parents[1] / "web_client" / "common"
+
 
 class Health(BaseModel):
     ok: bool
@@ -179,6 +184,7 @@ def create_app(settings: ServerSettings | None = None, *,
 
     for router in API_ROUTERS:
         app.include_router(router)
+    app.mount("/common", StaticFiles(directory=WEB_COMMON), name="common-assets")  # the pages' shared modules
     include_live_routes(app)
     # the proctors' review workspace: its pages and their API
     from server.review.routes import install_review

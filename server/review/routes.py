@@ -22,7 +22,6 @@ from sqlalchemy import select
 
 from server.api.deps import DB, Proctor, get_principal
 from server.api.errors import ApiError
-from server.services.errors import Unauthenticated
 from server.services import access
 from server.services import attempts as attempt_ops
 from server.auth.principal import Principal
@@ -31,6 +30,7 @@ from server.db.models import Attempt, College, Course, Exam, ProctoringSession, 
 from server.db.queries import exams_of_college, sessions_of_college
 from server.domain.enums import AttemptState, Role
 from server.domain.attempts import REVIEWABLE
+from server.pages import page_or_refusal
 from server.review import views
 from server.review.schemas import AttemptEnded, Me, MessageSent, Queue, RoomScanAsked, SessionView, Signals
 from server.review.media import Piece, concat_webm, frame_at
@@ -61,22 +61,13 @@ def _stores(request: Request) -> Any:
 
 
 # ---- pages ---------------------------------------------------------------------------------------------
-def _page_caller(request: Request) -> Principal | None:
-    """The signed-in caller, or None when nobody is signed in (the page then shows its sign-in form)."""
-    with request.app.state.session_factory() as db, db.begin():
-        try:
-            return get_principal(request, db)
-        except Unauthenticated:
-            return None
+REFUSED = ("<!doctype html><meta charset=utf-8><title>403</title><h1>403</h1>"
+           "<p>Only proctors may open the review workspace. / Тек прокторлар кіре алады. / "
+           "Доступ только для прокторов.</p>")
 
 
 def _page(request: Request, name: str) -> Response:
-    caller = _page_caller(request)
-    if caller is not None and (caller.is_api_key or not caller.has_role(*STAFF)):
-        return HTMLResponse("<!doctype html><meta charset=utf-8><title>403</title><h1>403</h1>"
-                            "<p>Only proctors may open the review workspace. / Тек прокторлар кіре алады. / "
-                            "Доступ только для прокторов.</p>", status_code=403)
-    return FileResponse(WEB / name, media_type="text/html")
+    return page_or_refusal(request, WEB / name, STAFF, REFUSED)
 
 
 @pages.get("/review/", include_in_schema=False)

@@ -10,13 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from server.api.deps import get_principal
-from server.auth.principal import Principal
 from server.domain.enums import Role
-from server.services.errors import Unauthenticated
+from server.pages import page_or_refusal
 
 WEB = Path(__file__).resolve().parents[2] / "web_client" / "staff"
 # page -> (file, roles that may open it)
@@ -32,20 +30,9 @@ REFUSED = ("<!doctype html><html lang=en><meta charset=utf-8><title>403</title><
 pages = APIRouter(tags=["staff pages"])
 
 
-def _caller(request: Request) -> Principal | None:
-    with request.app.state.session_factory() as db, db.begin():
-        try:
-            return get_principal(request, db)
-        except Unauthenticated:
-            return None
-
-
 def _serve(request: Request, path: str) -> Response:
     name, roles = PAGES[path]
-    caller = _caller(request)
-    if caller is not None and (caller.is_api_key or not caller.has_role(*roles)):
-        return HTMLResponse(REFUSED, status_code=403)
-    return FileResponse(WEB / name, media_type="text/html", headers={"Cache-Control": "no-cache"})
+    return page_or_refusal(request, WEB / name, roles, REFUSED, headers={"Cache-Control": "no-cache"})
 
 
 @pages.get("/staff", include_in_schema=False)

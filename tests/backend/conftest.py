@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from server.app import create_app
 from server.auth.keys import new_api_key, new_token
+from server.cluster.postgres import PgServer, PostgresUnavailable, start_server
 from server.db import migrate
 from server.db.base import utcnow
 from server.db.engine import make_engine, make_sessionmaker, transaction
@@ -29,8 +30,6 @@ from server.db.models import (
     ApiKey, AuthToken, College, Course, CourseTeacher, Enrolment, Exam, Question, User,
 )
 from server.settings import ServerSettings
-
-from .pgserver import PgServer, PostgresUnavailable, start_server
 
 BACKENDS = ["sqlite", "postgresql"]
 _counter = itertools.count()

@@ -80,7 +80,7 @@ def test_footprint_is_append_only_in_the_orm_and_the_database(factory, world) ->
 
 def test_missing_postgres_binaries_fail_with_a_clear_message(monkeypatch) -> None:
     """Without Debian's postgresql the fixture fails (never skips) and says what to install."""
-    from . import pgserver
+    from server.cluster import postgres as pgserver
 
     monkeypatch.setattr(pgserver, "PG_BIN_CANDIDATES", ["/nonexistent/bin"])
     monkeypatch.setattr(pgserver.shutil, "which", lambda _name: None)

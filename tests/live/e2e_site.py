@@ -17,6 +17,8 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from tests.browsers import CHROMIUM
+
 DEMO_STUDENT = ("student@demo.college", "demo-student-pass")
 DEMO_PROCTOR = ("proctor@demo.college", "demo-proctor-pass")
 
@@ -79,6 +81,45 @@ async def proctor_writes(base: str, session_id: str, text: str) -> dict:
     """A proctor writes to the student through the review API; returns the status and the answer."""
     status, body = await _as_proctor(base, f"/api/review/sessions/{session_id}/message", {"text": text})
     return {"status": status, **body}
+
+
+# ---- the student's page in Chromium (the scenarios and benchmarks/bench_startup.py) ----------------------
+def chromium_args(video: Path, audio: Path) -> list[str]:
+    """Playwright gives every launch a fresh profile of its own (so no --user-data-dir here)."""
+    return [
+        "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={video}", f"--use-file-for-fake-audio-capture={audio}",
+        "--allow-loopback-in-peer-connection", "--disable-features=WebRtcHideLocalIpsWithMdns",
+        "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--disable-quic",
+        "--autoplay-policy=no-user-gesture-required",
+    ]
+
+
+async def student_browser(p, base: str, video: Path, audio: Path, console: list[str] | None = None):
+    """Headless Chromium (async Playwright ``p``) whose camera and microphone play ``video`` and ``audio``, allowed
+    on ``base``; a new page, whose console lines go to ``console`` when given. Returns (browser, page)."""
+    browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=chromium_args(video, audio))
+    context = await browser.new_context(viewport={"width": 1200, "height": 900}, locale="en-US")
+    await context.grant_permissions(["camera", "microphone"], origin=base)
+    page = await context.new_page()
+    if console is not None:
+        page.on("console", lambda m: console.append(f"{m.type}: {m.text}"[:300]))
+    return browser, page
+
+
+async def student_reaches_device_check(page) -> None:
+    """On the student's sign-in form: the demo student signs in, consents and turns the camera and microphone on,
+    until the device check lets them go on (the caller clicks #devices-btn)."""
+    await page.fill("#email", DEMO_STUDENT[0])
+    await page.fill("#password", DEMO_STUDENT[1])
+    await page.click("#signin-btn")
+    await page.wait_for_selector("#consent:not([hidden])")
+    await page.check("#agree")
+    await page.click("#consent-btn")
+    await page.wait_for_selector("#devices:not([hidden])")
+    await page.click("#devices-start")
+    await page.wait_for_selector("#devices-btn:not([disabled])", timeout=20000)
 
 
 # ---- test side -------------------------------------------------------------------------------------------

@@ -13,7 +13,6 @@ With REFERENCE_FRAME_T the student's reference photo is the clip's frame at that
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 import time
 from pathlib import Path
@@ -21,22 +20,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.live.e2e_site import DEMO_STUDENT, proctor_confirms_room, proctor_writes, serve_and_run  # noqa: E402
+from tests.live.e2e_site import (  # noqa: E402
+    DEMO_STUDENT, proctor_confirms_room, proctor_writes, serve_and_run, student_browser, student_reaches_device_check,
+)
 from tests.live.netns import enter_loopback_netns  # noqa: E402
-
-CHROMIUM = os.environ.get("PROCTOR_CHROMIUM", "/usr/bin/chromium")
-
-
-def chromium_args(video: Path, audio: Path) -> list[str]:
-    """Playwright gives every launch a fresh profile of its own (so no --user-data-dir here)."""
-    return [
-        "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-        f"--use-file-for-fake-video-capture={video}", f"--use-file-for-fake-audio-capture={audio}",
-        "--allow-loopback-in-peer-connection", "--disable-features=WebRtcHideLocalIpsWithMdns",
-        "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--disable-quic",
-        "--autoplay-policy=no-user-gesture-required",
-    ]
 
 
 class Steps:
@@ -72,12 +59,7 @@ async def run_page(base: str, video: Path, audio: Path, shots: Path, reference: 
 
     result: dict = {"console": []}
     async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                          args=chromium_args(video, audio))
-        context = await browser.new_context(viewport={"width": 1200, "height": 900}, locale="en-US")
-        await context.grant_permissions(["camera", "microphone"], origin=base)
-        page = await context.new_page()
-        page.on("console", lambda m: result["console"].append(f"{m.type}: {m.text}"[:300]))
+        browser, page = await student_browser(p, base, video, audio, result["console"])
         steps = Steps(page, shots)
 
         await page.goto(f"{base}/student/")
@@ -194,13 +176,7 @@ async def run_page(base: str, video: Path, audio: Path, shots: Path, reference: 
 
         # the student reloads the page mid-exam: signs in again and is back at the questions, answers kept
         await page.reload()
-        await page.fill("#email", DEMO_STUDENT[0])
-        await page.fill("#password", DEMO_STUDENT[1])
-        await page.click("#signin-btn")
-        await page.check("#agree")
-        await page.click("#consent-btn")
-        await page.click("#devices-start")
-        await page.wait_for_selector("#devices-btn:not([disabled])", timeout=20000)
+        await student_reaches_device_check(page)
         await page.click("#devices-btn")
         await page.wait_for_selector("#questions fieldset.q", timeout=30000)
         result["answers_after_reload"] = await page.evaluate("window.proctorPage.questions.map(q => q.response)")

@@ -19,9 +19,11 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from a11y import axe_violations_async, reflow_problems_async  # noqa: E402
-from tests.live.e2e_site import DEMO_PROCTOR, DEMO_STUDENT, proctor_confirms_room, proctor_writes, serve_and_run  # noqa: E402
+from tests.live.e2e_site import (  # noqa: E402
+    DEMO_PROCTOR, DEMO_STUDENT, proctor_confirms_room, proctor_writes, serve_and_run, student_browser,
+)
 from tests.live.netns import enter_loopback_netns  # noqa: E402
-from tests.live.scenario_browser import CHROMIUM, Steps, chromium_args  # noqa: E402
+from tests.live.scenario_browser import Steps  # noqa: E402
 
 MAX_TABS = 80
 
@@ -85,11 +87,7 @@ async def run_page(base: str, video: Path, audio: Path, shots: Path) -> dict:
 
     result: dict = {"console": [], "axe": {}, "zoom": {}}
     async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=chromium_args(video, audio))
-        context = await browser.new_context(viewport={"width": 1200, "height": 900}, locale="en-US")
-        await context.grant_permissions(["camera", "microphone"], origin=base)
-        page = await context.new_page()
-        page.on("console", lambda m: result["console"].append(f"{m.type}: {m.text}"[:300]))
+        browser, page = await student_browser(p, base, video, audio, result["console"])
         steps, kb = Steps(page, shots), Keyboard(page)
 
         await page.goto(f"{base}/student/")

@@ -19,9 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.live.e2e_site import DEMO_STUDENT, serve_and_run  # noqa: E402
+from tests.live.e2e_site import serve_and_run, student_browser, student_reaches_device_check  # noqa: E402
 from tests.live.netns import enter_loopback_netns  # noqa: E402
-from tests.live.scenario_browser import CHROMIUM, chromium_args  # noqa: E402
 
 UPLINK_JS = """() => { const u = window.proctorPage.uplink, b = document.querySelector('#uplink');
   return u ? {level: u.state.level, too_poor: u.state.tooPoor, applied: u.applied, last: u.samples[u.samples.length - 1] || null,
@@ -59,19 +58,9 @@ async def run_page(base: str, video: Path, audio: Path, shots: Path) -> dict:
 
     result: dict = {"console": []}
     async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=chromium_args(video, audio))
-        context = await browser.new_context(viewport={"width": 1200, "height": 900}, locale="en-US")
-        await context.grant_permissions(["camera", "microphone"], origin=base)
-        page = await context.new_page()
-        page.on("console", lambda m: result["console"].append(f"{m.type}: {m.text}"[:300]))
+        browser, page = await student_browser(p, base, video, audio, result["console"])
         await page.goto(f"{base}/student/")
-        await page.fill("#email", DEMO_STUDENT[0])
-        await page.fill("#password", DEMO_STUDENT[1])
-        await page.click("#signin-btn")
-        await page.check("#agree")
-        await page.click("#consent-btn")
-        await page.click("#devices-start")
-        await page.wait_for_selector("#devices-btn:not([disabled])", timeout=20000)
+        await student_reaches_device_check(page)
         await page.click("#devices-btn")
         await page.wait_for_selector("#identity-conn.ok", timeout=30000)
         sid = await page.evaluate("window.proctorPage.attempt.proctoring_session_id")

@@ -6,7 +6,6 @@ Screenshots of each step go to test-artifacts/e2e-<clip>/."""
 from __future__ import annotations
 
 import io
-import os
 import shutil
 from pathlib import Path
 
@@ -16,10 +15,10 @@ import pytest
 from proctor.events import fold_events
 from server.db.engine import transaction
 from server.db.models import Answer
+from tests.browsers import require_chromium
 from tests.live.e2e_site import VIDEO_MAX_KBPS, open_stores, run_scenario
 
 HERE = Path(__file__).resolve().parent
-CHROMIUM = os.environ.get("PROCTOR_CHROMIUM", "/usr/bin/chromium")
 
 CLIPS = {
     # clip: (video, audio, expect multiple_faces, reference photo: the clip's frame at this time, or taken now)
@@ -32,9 +31,7 @@ CLIPS = {
 
 @pytest.fixture(scope="module", params=sorted(CLIPS))
 def e2e(request, tmp_path_factory, data_dir, artifacts_dir):
-    if not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)):
-        pytest.fail(f"Chromium is not at {CHROMIUM}: install the Debian package (apt-get install -y chromium) "
-                    "or set PROCTOR_CHROMIUM")
+    require_chromium()
     name = request.param
     video, audio, expect_multi, reference_t = CLIPS[name]
     out = tmp_path_factory.mktemp(f"e2e_{name}")

@@ -5,7 +5,6 @@ submitted with its checks done. Screenshots: test-artifacts/e2e-keyboard/."""
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -13,19 +12,17 @@ import pytest
 
 from server.db.engine import transaction
 from server.db.models import Answer
+from tests.browsers import require_chromium
 from tests.live.e2e_site import VIDEO_MAX_KBPS, open_stores, run_scenario
 
 HERE = Path(__file__).resolve().parent
-CHROMIUM = os.environ.get("PROCTOR_CHROMIUM", "/usr/bin/chromium")
 VIDEO, AUDIO = "video/webcam_glasses_man_640x480.mjpeg", "audio/silence_roomtone.wav"
 STEPS = ["signin", "consent", "devices", "identity", "room-scan", "exam", "exam-notices", "done"]
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory, data_dir, artifacts_dir):
-    if not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)):
-        pytest.fail(f"Chromium is not at {CHROMIUM}: install the Debian package (apt-get install -y chromium) "
-                    "or set PROCTOR_CHROMIUM")
+    require_chromium()
     out = tmp_path_factory.mktemp("e2e_keyboard")
     shots = artifacts_dir / "e2e-keyboard"
     shutil.rmtree(shots, ignore_errors=True)

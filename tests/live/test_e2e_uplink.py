@@ -8,23 +8,21 @@ receive-side estimate (aiortc's REMB) recovers slowly; the ladder's climbing is 
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
 import pytest
 
+from tests.browsers import require_chromium
 from tests.live.e2e_site import run_scenario
 
 HERE = Path(__file__).resolve().parent
-CHROMIUM = os.environ.get("PROCTOR_CHROMIUM", "/usr/bin/chromium")
 VIDEO, AUDIO = "video/webcam_glasses_man_640x480.mjpeg", "audio/silence_roomtone.wav"
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory, data_dir, artifacts_dir):
-    if not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)):
-        pytest.fail(f"Chromium is not at {CHROMIUM}: install the Debian package (apt-get install -y chromium)")
+    require_chromium()
     if not shutil.which("tc"):
         pytest.fail("tc (iproute2) is needed to shape the test's network link: apt-get install -y iproute2")
     out = tmp_path_factory.mktemp("e2e_uplink")

@@ -7,17 +7,15 @@ test-artifacts/review_queue.png and review_session.png."""
 
 from __future__ import annotations
 
-import os
-import socket
-import threading
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import select, update
 
+from browsers import chromium, require_chromium, served
 from proctor.events import fold_events
+from server.cluster.procs import free_port
 from server.db.engine import transaction
 from server.db.models import Attempt, Review, ReviewComment, SessionEvent
 from server.settings import ServerSettings
@@ -26,58 +24,30 @@ from backend.tamper import attacker
 
 from .demo import PASSWORDS, build
 
-CHROMIUM = os.environ.get("PROCTOR_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--autoplay-policy=no-user-gesture-required"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, data_dir):
-    if not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)):
-        pytest.fail(f"Chromium is not at {CHROMIUM}: install the Debian package (apt-get install -y chromium) "
-                    "or set PROCTOR_CHROMIUM")
-    import uvicorn
-
+    require_chromium()
     from server.app import create_app
 
     tmp = tmp_path_factory.mktemp("review")
-    port = _free_port()
+    port = free_port()
     settings = ServerSettings(data_dir=tmp / "data", webhooks_enabled=False, live_workers=1, log_level="WARNING",
                               host="127.0.0.1", port=port)
     app = create_app(settings)
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not srv.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the server did not start")
-        time.sleep(0.1)
-    world = build(app, data_dir, tmp / "analysis")
-    world.url = f"http://127.0.0.1:{port}"
-    try:
+    with served(app, port) as url:
+        world = build(app, data_dir, tmp / "analysis")
+        world.url = url
         yield world
-    finally:
-        srv.should_exit = True
-        thread.join(30)
 
 
 @pytest.fixture(scope="module")
 def browser(server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
+    with chromium(ARGS) as b:
+        yield b
 
 
 def _signed_in_page(browser, server, who: str, path: str):

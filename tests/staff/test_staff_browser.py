@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import http.server
 import json
-import os
-import socket
 import threading
 import time
 from datetime import timedelta
-from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import select
 
 from a11y import assert_accessible, assert_reflows_at_200
+from browsers import chromium, require_chromium, served
+from server.cluster.procs import free_port
 from server.db.base import utcnow
 from server.db.engine import transaction
 from server.db.models import (
@@ -29,18 +28,11 @@ from server.db.models import (
 )
 from server.settings import ServerSettings
 
-CHROMIUM = os.environ.get("PROCTOR_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]
 ADMIN = ("admin@demo.college", "demo-admin-pass")
 TEACHER = ("teacher@demo.college", "demo-teacher-pass")
 STUDENT = ("student@demo.college", "demo-student-pass")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class _Receiver(http.server.BaseHTTPRequestHandler):
@@ -66,45 +58,24 @@ def receiver():
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    if not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)):
-        pytest.fail(f"Chromium is not at {CHROMIUM}: install the Debian package (apt-get install -y chromium) "
-                    "or set PROCTOR_CHROMIUM")
-    import uvicorn
-
+    require_chromium()
     from server.app import create_app
 
     tmp = tmp_path_factory.mktemp("staff")
-    port = _free_port()
+    port = free_port()
     settings = ServerSettings(data_dir=tmp / "data", webhooks_enabled=True, webhook_allow_private_targets=True,
                               webhook_poll_interval_s=0.2, live_workers=1, log_level="WARNING", host="127.0.0.1",
                               port=port)
     app = create_app(settings)
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not srv.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the server did not start")
-        time.sleep(0.1)
-    app.url = f"http://127.0.0.1:{port}"
-    try:
+    with served(app, port) as url:
+        app.url = url
         yield app
-    finally:
-        srv.should_exit = True
-        thread.join(30)
 
 
 @pytest.fixture(scope="module")
 def browser(server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
+    with chromium(ARGS) as b:
+        yield b
 
 
 def _token(server, who) -> str:

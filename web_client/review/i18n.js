@@ -1,7 +1,6 @@
-// Texts of the review pages in Kazakh, Russian and English (same approach as the student page):
-// t(key, vars) picks the current language and falls back to English; [data-i18n] elements are filled by applyTexts().
-
-export const LANGS = { kk: "Қазақша", ru: "Русский", en: "English" };
+// Texts of the review pages in Kazakh, Russian and English; the machinery (language choice, t(), [data-i18n])
+// is the pages' shared module /common/i18n.js.
+import { useTexts } from "/common/i18n.js";
 
 const en = {
   "app.title": "Proctor review", "lang.label": "Language", "signin.heading": "Sign in", "signin.email": "E-mail",
@@ -135,35 +134,6 @@ const kk = {
   "kind.room_scan_completed": "бөлме толық қаралды", "kind.room_scan_incomplete": "бөлме толық қаралмады",
 };
 
-const TEXTS = { kk, ru, en };
-let current = "en";
+useTexts({ en, ru, kk }, { storage: "review.lang", title: "app.title" });
 
-export function initialLang() {
-  const saved = localStorage.getItem("review.lang");
-  if (saved && saved in TEXTS) return saved;
-  const nav = (navigator.language || "en").slice(0, 2);
-  return nav in TEXTS ? nav : "en";
-}
-
-export function setLang(lang) {
-  current = lang in TEXTS ? lang : "en";
-  localStorage.setItem("review.lang", current);
-  document.documentElement.lang = current;
-  applyTexts();
-}
-
-export function lang() { return current; }
-
-export function t(key, vars = {}) {
-  const text = TEXTS[current][key] ?? en[key] ?? key;
-  return text.replace(/\{(\w+)\}/g, (_, k) => (k in vars ? String(vars[k]) : `{${k}}`));
-}
-
-export function applyTexts(root = document) {
-  for (const el of root.querySelectorAll("[data-i18n]")) {
-    const vars = el.dataset.i18nVars ? JSON.parse(el.dataset.i18nVars) : {};
-    el.textContent = t(el.dataset.i18n, vars);
-  }
-  for (const el of root.querySelectorAll("[data-i18n-label]")) el.setAttribute("aria-label", t(el.dataset.i18nLabel));
-  document.title = t("app.title");
-}
+export { LANGS, applyTexts, has, initLang, initialLang, lang, setLang, t } from "/common/i18n.js";

@@ -1,40 +1,7 @@
-// Shared by the staff pages: API calls (the sign-in cookie), the language menu, the sign-in gate with the role
-// the page needs, a polite live region for "saved" and error messages, and small DOM helpers.
-import { LANGS, applyTexts, initialLang, setLang, t } from "./i18n.js";
-
-export const $ = (id) => document.getElementById(id);
-
-export class ApiError extends Error {
-  constructor(status, code, message, details) { super(message); this.status = status; this.code = code; this.details = details; }
-}
-
-export async function api(path, { method = "GET", body } = {}) {
-  const headers = body !== undefined ? { "Content-Type": "application/json" } : {};
-  const r = await fetch(path, { method, headers, credentials: "same-origin",
-    body: body !== undefined ? JSON.stringify(body) : undefined });
-  if (!r.ok) {
-    let code = "error", message = r.statusText, details;
-    try { const e = (await r.json()).error; code = e.code; message = e.message; details = e.details; } catch { /* not JSON */ }
-    throw new ApiError(r.status, code, message, details);
-  }
-  return r.status === 204 ? null : r.json();
-}
-
-// el("button", {type: "button", onclick: f, i18n: "key"}, children...)
-export function el(tag, attrs = {}, ...children) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k === "dataset") Object.assign(e.dataset, v);
-    else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
-    else if (k === "i18n") { e.dataset.i18n = v; e.textContent = t(v); }
-    else if (k === "value") e.value = v;
-    else if (k === "checked") e.checked = !!v;
-    else e.setAttribute(k, v === true ? "" : v);
-  }
-  for (const c of children.flat()) if (c !== undefined && c !== null) e.append(c);
-  return e;
-}
+// Shared by the staff pages: the sign-in gate with the role the page needs, a polite live region for "saved" and
+// error messages, tabs and form helpers; API calls, DOM helpers and the language menu come from /common/.
+import { $, api, buildSignin, el } from "/common/api.js";
+import { applyTexts, initLang, t } from "./i18n.js";
 
 // A wide table inside a region that scrolls sideways on its own (keyboard-focusable), so the page never does.
 export function scroller(label, table) {
@@ -67,14 +34,6 @@ export function announce(key, vars = {}, kind = "ok") {
 }
 export function fail(err) { announce("msg.error", { error: err.message || String(err) }, "bad"); }
 
-export function initLang() {
-  const sel = $("lang");
-  for (const [code, name] of Object.entries(LANGS)) sel.append(el("option", { value: code }, name));
-  sel.value = initialLang();
-  setLang(sel.value);
-  sel.addEventListener("change", () => { setLang(sel.value); document.dispatchEvent(new Event("langchange")); });
-}
-
 // Resolves with the signed-in person once their role is one of `roles`; shows the sign-in form otherwise, and the
 // refusal for a signed-in person whose role may not use the page. "Sign out" is shown only to a signed-in person.
 export async function signedIn(roles) {
@@ -92,6 +51,7 @@ export async function signedIn(roles) {
     return done(me);
   } catch (e) {
     $("main").hidden = true;
+    buildSignin();
     $("signin").hidden = false;
     return new Promise((resolve) => {
       $("signin-form").addEventListener("submit", async (ev) => {
@@ -107,12 +67,6 @@ export async function signedIn(roles) {
       });
     });
   }
-}
-
-export function wireSignout() {
-  $("signout").addEventListener("click", async () => {
-    try { await api("/api/auth/logout", { method: "POST" }); } finally { location.reload(); }
-  });
 }
 
 // Tabs: buttons in the page's nav show one section at a time; the chosen one is aria-current.
@@ -131,4 +85,5 @@ export function wireTabs(onShow) {
   return show;
 }
 
-export { applyTexts, t };
+export { $, api, applyTexts, el, initLang, t };
+export { ApiError, wireSignout } from "/common/api.js";

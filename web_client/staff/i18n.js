@@ -1,8 +1,6 @@
-// Texts of the staff pages in Kazakh, Russian and English (the same approach as the student and review pages):
-// the browser's language picks the first one, the menu changes it; t(key, vars) falls back to English;
-// [data-i18n] elements are filled by applyTexts().
-
-export const LANGS = { kk: "Қазақша", ru: "Русский", en: "English" };
+// Texts of the staff pages in Kazakh, Russian and English; the machinery (language choice, t(), [data-i18n])
+// is the pages' shared module /common/i18n.js.
+import { useTexts } from "/common/i18n.js";
 
 const en = {
   "skip": "Skip to content", "lang.label": "Language", "signout": "Sign out", "nav.home": "Staff pages", "nav.sections": "Sections",
@@ -259,38 +257,6 @@ const kk = {
   "surveys.mean": "{n} жауаптың орташасы {mean}.",
 };
 
-const TEXTS = { en, ru, kk };
-let current = "en";
+useTexts({ en, ru, kk }, { storage: "staff.lang" });
 
-export function initialLang() {
-  const saved = localStorage.getItem("staff.lang");
-  if (saved && saved in TEXTS) return saved;
-  for (const l of navigator.languages || [navigator.language || "en"]) {
-    const code = l.slice(0, 2);
-    if (code in TEXTS) return code;
-  }
-  return "en";
-}
-
-export function setLang(lang) {
-  current = lang in TEXTS ? lang : "en";
-  localStorage.setItem("staff.lang", current);
-  document.documentElement.lang = current;
-  applyTexts();
-}
-
-export function lang() { return current; }
-
-export function t(key, vars = {}) {
-  const text = TEXTS[current][key] ?? en[key] ?? key;
-  return text.replace(/\{(\w+)\}/g, (_, k) => (k in vars ? String(vars[k]) : `{${k}}`));
-}
-
-export function applyTexts(root = document) {
-  for (const el of root.querySelectorAll("[data-i18n]")) {
-    const vars = el.dataset.i18nVars ? JSON.parse(el.dataset.i18nVars) : {};
-    el.textContent = t(el.dataset.i18n, vars);
-  }
-  for (const el of root.querySelectorAll("[data-i18n-label]")) el.setAttribute("aria-label", t(el.dataset.i18nLabel));
-  if (document.body?.dataset.title) document.title = t(document.body.dataset.title);
-}
+export { LANGS, applyTexts, has, initLang, initialLang, lang, setLang, t } from "/common/i18n.js";

@@ -1,5 +1,5 @@
 // The student's exam page: sign in -> consent -> camera/microphone check -> identity -> room scan -> exam -> done.
-import { LANGS, applyTexts, has, initialLang, setLang, t } from "./i18n.js";
+import { applyTexts, has, initLang, t } from "./i18n.js";
 import { LiveConnection } from "./live.js";
 import { watchSignals } from "./signals.js";
 import { UplinkAdapter } from "./uplink.js";
@@ -41,15 +41,6 @@ function say(el, key, vars = {}, cls = "") {
   el.dataset.i18nVars = JSON.stringify(vars);
   el.textContent = t(key, vars);
   el.className = cls;
-}
-
-// ---- language ------------------------------------------------------------------------------------------
-function initLang() {
-  const sel = $("lang");
-  for (const [code, name] of Object.entries(LANGS)) sel.add(new Option(name, code));
-  sel.value = initialLang();
-  setLang(sel.value);
-  sel.addEventListener("change", () => { setLang(sel.value); renderQuestions(); });
 }
 
 // ---- 1. sign in ----------------------------------------------------------------------------------------
@@ -501,7 +492,7 @@ async function submit() {
 
 // ---- wiring --------------------------------------------------------------------------------------------
 document.addEventListener("DOMContentLoaded", () => {
-  initLang();
+  initLang(renderQuestions);
   applyTexts();
   $("signin-form").addEventListener("submit", signIn);
   $("consent-btn").addEventListener("click", () => consent().catch((e) => say($("consent-error"), "conn.failed", { error: e.message }, "error")));

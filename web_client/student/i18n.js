@@ -1,7 +1,6 @@
-// Texts of the student page in Kazakh, Russian and English. t(key, vars) picks the current language and
-// falls back to English; elements with data-i18n="key" are filled by applyTexts().
-
-export const LANGS = { kk: "Қазақша", ru: "Русский", en: "English" };
+// Texts of the student page in Kazakh, Russian and English; the machinery (language choice, t(), [data-i18n])
+// is the pages' shared module /common/i18n.js.
+import { useTexts } from "/common/i18n.js";
 
 const en = {
   "uplink.lowered": "Your connection is slow: the camera picture was made smaller so the proctoring keeps working.",
@@ -345,40 +344,9 @@ const kk = {
   "warning.copy_paste": "Көшіру мен қою жазылады.",
 };
 
-const TEXTS = { en, ru, kk };
-let current = "en";
+useTexts({ en, ru, kk }, { storage: "proctor.lang", title: "app.title" });
 
-export function initialLang() {
-  const saved = localStorage.getItem("proctor.lang");
-  if (saved && TEXTS[saved]) return saved;
-  const nav = (navigator.language || "en").slice(0, 2).toLowerCase();
-  return TEXTS[nav] ? nav : "en";
-}
-
-export function setLang(lang) {
-  current = TEXTS[lang] ? lang : "en";
-  localStorage.setItem("proctor.lang", current);
-  document.documentElement.lang = current;
-  applyTexts();
-}
-
-export function lang() { return current; }
-
-export function has(key) { return key in en; }
-
-export function t(key, vars = {}) {
-  const text = TEXTS[current][key] ?? en[key] ?? key;
-  return text.replace(/\{(\w+)\}/g, (_, k) => (k in vars ? String(vars[k]) : `{${k}}`));
-}
-
-export function applyTexts(root = document) {
-  for (const el of root.querySelectorAll("[data-i18n]")) {
-    const vars = el.dataset.i18nVars ? JSON.parse(el.dataset.i18nVars) : {};
-    el.textContent = t(el.dataset.i18n, vars);
-  }
-  for (const el of root.querySelectorAll("[data-i18n-label]")) el.setAttribute("aria-label", t(el.dataset.i18nLabel));
-  document.title = t("app.title");
-}
+export { LANGS, applyTexts, has, initLang, initialLang, lang, setLang, t } from "/common/i18n.js";
 
 export const KEYS = Object.keys(en);
-export const ALL = TEXTS;
+export const ALL = { en, ru, kk };

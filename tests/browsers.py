@@ -1,0 +1,56 @@
+"""What the browser tests share: Debian's Chromium (or PROCTOR_CHROMIUM), a clear failure when it is missing, and
+the whole app served on uvicorn in a thread on a free loopback port for the synchronous Playwright tests."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+CHROMIUM = os.environ.get("PROCTOR_CHROMIUM", "/usr/bin/chromium")
+
+
+def require_chromium() -> None:
+    """Fail (never skip) the test when Chromium is not installed, saying what to install."""
+    import pytest
+
+    if not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)):
+        pytest.fail(f"Chromium is not at {CHROMIUM}: install the Debian package (apt-get install -y chromium) "
+                    "or set PROCTOR_CHROMIUM")
+
+
+@contextmanager
+def served(app, port: int) -> Iterator[str]:
+    """Run ``app`` (its lifespan included) on 127.0.0.1:``port`` in a thread; yields its base URL."""
+    import pytest
+    import uvicorn
+
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not srv.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("the server did not start")
+        time.sleep(0.1)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        thread.join(30)
+
+
+@contextmanager
+def chromium(args: list[str]) -> Iterator[object]:
+    """A headless Chromium (synchronous Playwright) with ``args``, closed afterwards."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=args, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()

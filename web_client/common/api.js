@@ -1,0 +1,60 @@
+// Shared by the signed-in staff and review pages: JSON API calls with the sign-in cookie (errors as ApiError with
+// the server's code, message and details), sign-out, and the small DOM helpers $ and el.
+import { t } from "./i18n.js";
+
+export const $ = (id) => document.getElementById(id);
+
+export class ApiError extends Error {
+  constructor(status, code, message, details) { super(message); this.status = status; this.code = code; this.details = details; }
+}
+
+export async function api(path, { method = "GET", body } = {}) {
+  const headers = body !== undefined ? { "Content-Type": "application/json" } : {};
+  const r = await fetch(path, { method, headers, credentials: "same-origin",
+    body: body !== undefined ? JSON.stringify(body) : undefined });
+  if (!r.ok) {
+    let code = "error", message = r.statusText, details;
+    try { const e = (await r.json()).error; code = e.code; message = e.message; details = e.details; } catch { /* not JSON */ }
+    throw new ApiError(r.status, code, message, details);
+  }
+  return r.status === 204 ? null : r.json();
+}
+
+// "Sign out" (#signout) ends the cookie session and reloads the page (which then shows the sign-in form).
+export function wireSignout() {
+  const b = $("signout");
+  if (b) b.addEventListener("click", async () => { try { await api("/api/auth/logout", { method: "POST" }); } finally { location.reload(); } });
+}
+
+// el("button", {type: "button", onclick: f, i18n: "key"}, children...)
+export function el(tag, attrs = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === "dataset") Object.assign(e.dataset, v);
+    else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+    else if (k === "i18n") { e.dataset.i18n = v; e.textContent = t(v); }
+    else if (k === "value") e.value = v;
+    else if (k === "checked") e.checked = !!v;
+    else e.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children.flat()) if (c !== undefined && c !== null) e.append(c);
+  return e;
+}
+
+// The sign-in form of a signed-in page, built once into its <section id="signin"> (hidden until the page's gate
+// shows it): e-mail, password, the submit button and an alert line for the error.
+export function buildSignin() {
+  const box = $("signin");
+  if (!box || $("signin-form")) return;
+  box.setAttribute("aria-labelledby", "signin-h");
+  box.replaceChildren(
+    el("h2", { id: "signin-h", i18n: "signin.heading" }),
+    el("form", { id: "signin-form", novalidate: true },
+      el("label", { for: "email", i18n: "signin.email" }),
+      el("input", { id: "email", type: "email", autocomplete: "username", required: true }),
+      el("label", { for: "password", i18n: "signin.password" }),
+      el("input", { id: "password", type: "password", autocomplete: "current-password", required: true }),
+      el("button", { id: "signin-btn", type: "submit", i18n: "signin.submit" }),
+      el("p", { id: "signin-error", class: "error", role: "alert" })));
+}
