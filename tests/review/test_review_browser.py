@@ -129,8 +129,10 @@ def test_a_decision_verifies_and_publishes_the_grade(browser, server):
     page.wait_for_selector("body[data-loaded='1']")
     assert page.get_attribute("#grade", "data-status") != "published"
     page.wait_for_function("document.getElementById('video').readyState >= 1", timeout=20000)
-    page.click("#timeline .mark[data-kind='noise']")
-    page.fill("#comment", "audience noise, not the student")
+    # the clip's sound (a rap performance and its audience) is an audio event: the proctor comments on its mark
+    audio = next(e for e in _stored_events(server, server.session_id) if e["kind"] in ("speech", "noise"))
+    page.click(f"#timeline .mark[data-kind='{audio['kind']}']")
+    page.fill("#comment", "the stage's sound, not the student")
     page.click("#add-comment")
     page.check("input[name=decision][value=verify]")
     page.fill("#reason", "stage recording, nothing suspicious from the student")
@@ -146,8 +148,9 @@ def test_a_decision_verifies_and_publishes_the_grade(browser, server):
         review = db.execute(select(Review).where(Review.attempt_id == attempt.id)).scalar_one()
         assert review.decision == "verify" and review.from_state == "submitted"
         comment = db.execute(select(ReviewComment).where(ReviewComment.review_id == review.id)).scalar_one()
-        noise = next(e for e in _stored_events(server, server.session_id) if e["kind"] == "noise")
-        assert abs(comment.t - noise["start"]) < 0.5
+        first = min((e for e in _stored_events(server, server.session_id) if e["kind"] == audio["kind"]),
+                    key=lambda e: e["start"])
+        assert abs(comment.t - first["start"]) < 0.5
     assert page.locator("#decision-log li[data-decision='verify']").count() == 1
     ctx.close()
 
