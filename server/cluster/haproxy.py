@@ -58,11 +58,15 @@ defaults
     timeout tunnel 1h
     timeout client-fin 10s
     timeout server-fin 10s
-    # a request that could not reach a node (connection refused: the node died) goes to another one
+    # a request that could not reach a node (connection refused: the node died) goes to another one: the
+    # refused connection marks the node down at once (observe layer4), the retry is redispatched, and the
+    # consistent hash then avoids the dead node (a session's resumed offer reaches the node that takes it over).
+    # No `on-marked-down shutdown-sessions`: it would cut the very requests being redispatched; the streams of a
+    # node that died are closed by its kernel anyway.
     retries 2
     retry-on conn-failure
-    option redispatch
-    default-server inter 1s fall 2 rise 2 on-marked-down shutdown-sessions
+    option redispatch 1
+    default-server inter 1s fall 2 rise 2 observe layer4 error-limit 1 on-error mark-down
 
 frontend proctor
     bind {host}:{port}

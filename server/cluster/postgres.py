@@ -62,11 +62,21 @@ class PgServer:
     def start(self) -> None:
         self._run(str(self.bin_dir / "initdb"), "-D", str(self.data_dir), "-U", "postgres", "-A", "trust",
                   "--no-sync", "-E", "UTF8", "--locale=C")
+        self._pg_start()
+
+    def _pg_start(self) -> None:
         opts = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c max_connections=60"
         if not self.durable:
             opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-l", str(self.root / "log"),
                   "-o", opts, "-w", "-t", "60", "start")
+
+    def restart(self, down_s: float = 0.0) -> None:
+        """Stop the server (``-m fast``: every connection is cut, as in a fail-over), stay down ``down_s``
+        seconds, start it again on the same port with the same data (the fault tests)."""
+        self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w", "stop")
+        time.sleep(down_s)
+        self._pg_start()
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"

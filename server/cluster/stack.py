@@ -96,8 +96,9 @@ class Cluster:
             # the first node migrates and seeds the database before the others start
             "PROCTOR_SERVER_AUTO_MIGRATE": "true" if first else "false",
             "PROCTOR_SERVER_SEED_DEMO": "true" if first else "false",
-            # webhook deliveries are not yet de-duplicated across nodes: one node sends them
-            "PROCTOR_SERVER_WEBHOOKS_ENABLED": "true" if first else "false",
+            # every node delivers webhooks: each delivery is claimed with FOR UPDATE SKIP LOCKED and a lease
+            # (tests/cluster/test_background_once.py), so no two nodes send the same one
+            "PROCTOR_SERVER_WEBHOOKS_ENABLED": "true",
             **self.s3.settings_env(),
         })
         env.update(self.extra_env)
