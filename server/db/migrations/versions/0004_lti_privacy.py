@@ -1,7 +1,7 @@
 """LTI 1.3 (registrations, keys, launches, links, service-call outbox) and privacy (Law 94-V: consents, retention, deletions)
 
 Revision ID: 0004_lti_privacy
-Revises: 0001
+Revises: 0003_signed_evidence
 Create Date: 2026-12-04 20:29:01.904653
 """
 
