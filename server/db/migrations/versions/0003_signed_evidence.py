@@ -2,7 +2,7 @@
 recording_segments and evidence_checkpoints (SQLite and PostgreSQL)
 
 Revision ID: 0003_signed_evidence
-Revises: 0001
+Revises: 0002_live_score
 Create Date: 2026-12-04 20:50:00
 """
 
