@@ -86,17 +86,17 @@ def _done(db: Session, kind: str, session_id: str) -> bool:
 # --- the deletions (each also used by erasure) --------------------------------------------------------------
 def delete_recording(db: Session, blobs: Any, sess: ProctoringSession, college_id: int, student_id: int | None,
                      reason: str, actor: str = "system") -> tuple[int, int]:
+    """Delete the recording's bytes. The manifest rows stay: they are signed evidence (append-only) and say what
+    was recorded; the deletion record says when and why the bytes went."""
     segs = db.execute(select(RecordingSegment).where(RecordingSegment.session_id == sess.id)
                       .order_by(RecordingSegment.kind, RecordingSegment.index)).scalars().all()
-    if not segs:
+    if not segs or _done(db, "recording", sess.id):
         return 0, 0
     total = 0
     for s in segs:
         blobs.delete(s.key)
         total += s.bytes
     details = {"segments": len(segs), "bytes": total, "sha256": [s.sha256 for s in segs]}
-    for s in segs:
-        db.delete(s)
     db.add(DeletionRecord(college_id=college_id, subject_user_id=student_id, kind="recording", reason=reason,
                           object_ref=sess.id, details=details, actor=actor))
     db.flush()
@@ -139,9 +139,8 @@ def _due_sessions(db: Session, college_id: int, cutoff: datetime, kind: str, lim
     q = sessions_of_college(select(ProctoringSession.id), college_id).where(_session_clock() <= cutoff)
     if kind == "recording":
         q = q.where(select(RecordingSegment.id).where(RecordingSegment.session_id == ProctoringSession.id).exists())
-    else:
-        q = q.where(~select(DeletionRecord.id).where(DeletionRecord.kind == "evidence",
-                                                     DeletionRecord.object_ref == ProctoringSession.id).exists())
+    q = q.where(~select(DeletionRecord.id).where(DeletionRecord.kind == kind,
+                                                 DeletionRecord.object_ref == ProctoringSession.id).exists())
     return list(db.execute(q.order_by(ProctoringSession.id).limit(limit)).scalars())
 
 
