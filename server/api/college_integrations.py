@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
@@ -16,25 +15,29 @@ from server.auth.keys import new_api_key, new_webhook_secret
 from server.db.base import utcnow
 from server.db.models import ApiKey, WebhookDelivery, WebhookEndpoint
 from server.domain.enums import WebhookEvent
+from server.security.scopes import ALL_SCOPES, Scope
+from server.security.secretbox import for_settings
+from server.security.webhook_targets import check_webhook_url
 
 router = APIRouter(prefix="/api/v1", tags=["college: API keys and webhooks"])
 
 
 class ApiKeyIn(BaseModel):
     name: str = Field(min_length=1, max_length=128)
+    scopes: list[Scope] = Field(default_factory=lambda: list(ALL_SCOPES), min_length=1)  # default: every scope
 
 
 def key_out(k: ApiKey) -> dict[str, Any]:
     return {"id": k.id, "name": k.name, "prefix": k.prefix, "created_at": k.created_at.isoformat(),
             "last_used_at": k.last_used_at.isoformat() if k.last_used_at else None,
-            "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None}
+            "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None, "scopes": k.scopes}
 
 
 @router.post("/api-keys", status_code=201, summary="Create an API key (the key is shown in this answer only)")
 def create_api_key(body: ApiKeyIn, db: DB, caller: Admin) -> dict[str, Any]:
     key, prefix, digest = new_api_key()
     row = ApiKey(college_id=caller.college_id, name=body.name, prefix=prefix, key_hash=digest,
-                 created_by_id=caller.user_id)
+                 created_by_id=caller.user_id, scopes=sorted(set(body.scopes)))
     db.add(row)
     db.flush()
     return key_out(row) | {"key": key}
@@ -66,31 +69,12 @@ def endpoint_out(ep: WebhookEndpoint) -> dict[str, Any]:
             "created_at": ep.created_at.isoformat()}
 
 
-def _check_url(url: str, allow_private: bool) -> None:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ApiError(422, "validation_error", "the webhook URL must be an http(s) URL",
-                       [{"field": "body.url", "message": "must be http(s)://host/..."}])
-    if not allow_private:
-        import ipaddress
-
-        host = parts.hostname
-        try:
-            ip = ipaddress.ip_address(host)
-            private = ip.is_private or ip.is_loopback or ip.is_link_local
-        except ValueError:
-            private = host in ("localhost",) or host.endswith(".localhost")
-        if private or parts.scheme != "https":
-            raise ApiError(422, "validation_error", "webhook URLs must be public https URLs",
-                           [{"field": "body.url", "message": "private, loopback or plain-http targets are refused"}])
-
-
 @router.post("/webhooks", status_code=201,
              summary="Register a webhook endpoint (its signing secret is shown in this answer only)")
 def create_webhook(body: WebhookIn, db: DB, caller: CollegeActor, settings: Settings) -> dict[str, Any]:
-    _check_url(body.url, settings.webhook_allow_private_targets)
+    check_webhook_url(body.url, settings)
     secret = new_webhook_secret()
-    ep = WebhookEndpoint(college_id=caller.college_id, url=body.url, secret=secret,
+    ep = WebhookEndpoint(college_id=caller.college_id, url=body.url, secret=for_settings(settings).seal(secret),
                          events=sorted({e.value for e in body.events}))
     db.add(ep)
     db.flush()

@@ -14,6 +14,8 @@ from server.api.services import access
 from server.auth.passwords import WeakPassword, hash_password
 from server.db.models import CourseTeacher, Enrolment, User
 from server.domain.enums import Role
+from server.auth.tokens import revoke_all
+from server.security.scopes import check_key_may_manage
 
 router = APIRouter(prefix="/api/v1", tags=["college: people"])
 
@@ -54,8 +56,8 @@ def _password(pw: str | None) -> str | None:
         raise ApiError(422, "validation_error", str(exc), [{"field": "body.password", "message": str(exc)}])
 
 
-def _email_taken(db: DB, email: str, except_id: int | None = None) -> bool:
-    q = select(User.id).where(func.lower(User.email) == email.lower())
+def _email_taken(db: DB, email: str, except_id: int | None = None, college_id: int | None = None) -> bool:
+    q = select(User.id).where(func.lower(User.email) == email.lower(), User.college_id == college_id)
     if except_id is not None:
         q = q.where(User.id != except_id)
     return db.execute(q).first() is not None
@@ -63,7 +65,8 @@ def _email_taken(db: DB, email: str, except_id: int | None = None) -> bool:
 
 @router.post("/users", response_model=UserOut, status_code=201, summary="Create a student, teacher, proctor or admin")
 def create_user(body: UserIn, db: DB, caller: CollegeActor) -> UserOut:
-    if _email_taken(db, body.email):
+    check_key_may_manage(caller, body.role.value, body.password is not None)
+    if _email_taken(db, body.email, college_id=caller.college_id):
         raise conflict(f"a user with e-mail {body.email} exists", {"field": "email"})
     if body.external_id and db.execute(select(User.id).where(User.college_id == caller.college_id,
                                                              User.external_id == body.external_id)).first():
@@ -93,8 +96,9 @@ def get_user(user_id: int, db: DB, caller: CollegeActor) -> UserOut:
 def update_user(user_id: int, body: UserPatch, db: DB, caller: CollegeActor) -> UserOut:
     user = access.college_user(db, caller, user_id)
     data = body.model_dump(exclude_unset=True)
+    check_key_may_manage(caller, user.role, "password" in data)
     if "email" in data and data["email"] is not None:
-        if _email_taken(db, data["email"], user.id):
+        if _email_taken(db, data["email"], user.id, caller.college_id):
             raise conflict(f"a user with e-mail {data['email']} exists", {"field": "email"})
         user.email = data["email"].lower()
     for key in ("full_name", "external_id", "is_active"):
@@ -102,6 +106,9 @@ def update_user(user_id: int, body: UserPatch, db: DB, caller: CollegeActor) -> 
             setattr(user, key, data[key])
     if data.get("password"):
         user.password_hash = _password(data["password"])
+        revoke_all(db, user.id, caller.token_id if caller.user_id == user.id else None)  # a reset signs them out
+    if data.get("is_active") is False:
+        revoke_all(db, user.id)
     db.flush()
     return user_out(user)
 
