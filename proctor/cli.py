@@ -46,7 +46,7 @@ def _serve(args: argparse.Namespace) -> int:
     # The server is a separate package that puts the engine and the store together; the engine never imports it.
     from server.main import serve
 
-    serve(host=args.host, port=args.port)
+    serve(host=args.host, port=args.port, demo=args.demo)
     return 0
 
 
@@ -74,8 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.set_defaults(func=_roomscan)
 
     s = sub.add_parser("serve", help="run the exam server (SQLite and local recordings by default)")
-    s.add_argument("--host", default="127.0.0.1")
-    s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--host", default=None, help="default: PROCTOR_SERVER_HOST, else 127.0.0.1")
+    s.add_argument("--port", type=int, default=None, help="default: PROCTOR_SERVER_PORT, else 8000")
+    s.add_argument("--demo", action="store_true",
+                   help="seed a demo college with generated passwords (printed once); never for real exams")
     s.set_defaults(func=_serve)
     return p
 

@@ -152,6 +152,7 @@ class LiveHub:
             from server.live.ice import allow_loopback_candidates
 
             allow_loopback_candidates(True)
+        from server.live.ice import filter_remote_candidates; filter_remote_candidates(self.settings)  # noqa: E702
         # one per core: with the engine's live cadence a frame costs ~12.5 ms CPU, and more processes than cores
         # cost more in switching than they gain (bench_live, 16 sessions: analysis 12.8 ms/frame with 2 workers,
         # 13.5 with 3, 13.9 with 4)

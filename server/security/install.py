@@ -27,6 +27,7 @@ def install_security(app: FastAPI, settings: ServerSettings) -> None:
         max_failures=settings.signin_max_failures, lockout_s=settings.signin_lockout_s,
         address_max_failures=settings.signin_address_max_failures, window_s=settings.signin_window_s)
     app.state.signin_hash_gate = _HashGate(settings.signin_hash_concurrency)
+    install_out_of_range(app)
     trusted = [settings.resolved_public_url(), *settings.csrf_trusted_origins]
     app.add_middleware(CsrfMiddleware, cookie_name=settings.cookie_name, trusted_origins=trusted)
     photos_limit = settings.live_max_photo_bytes * MAX_PHOTOS + 65536  # multipart overhead
@@ -34,6 +35,31 @@ def install_security(app: FastAPI, settings: ServerSettings) -> None:
                        overrides=[(ENROLMENT_PATH, max(photos_limit, settings.max_body_bytes))])
     app.add_middleware(SecurityHeadersMiddleware, csp=settings.content_security_policy,
                        hsts=settings.resolved_public_url().lower().startswith("https://"))
+
+
+def _is_out_of_range(exc: BaseException) -> bool:
+    """An id too large for the database's integers (SQLite: OverflowError, PostgreSQL: numeric out of range)."""
+    if isinstance(exc, OverflowError):
+        return "too large to convert" in str(exc)
+    orig = getattr(exc, "orig", None)
+    return type(orig).__name__ == "NumericValueOutOfRange"
+
+
+def install_out_of_range(app: FastAPI) -> None:
+    """Ids beyond 64 bits name nothing that exists: 404, not a 500."""
+    from fastapi import Request
+    from fastapi.responses import JSONResponse
+    from sqlalchemy.exc import DataError
+
+    from server.api.errors import body
+
+    async def _out_of_range(_req: Request, exc: Exception) -> JSONResponse:
+        if not _is_out_of_range(exc):
+            raise exc
+        return JSONResponse(body("not_found", "no such object (the id is out of range)"), status_code=404)
+
+    app.add_exception_handler(OverflowError, _out_of_range)
+    app.add_exception_handler(DataError, _out_of_range)
 
 
 def protect_files(settings: ServerSettings) -> None:

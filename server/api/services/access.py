@@ -63,9 +63,9 @@ def own_attempt(db: Session, p: Principal, attempt_id: int) -> Attempt:
 
 def college_session(db: Session, p: Principal, session_id: str) -> ProctoringSession:
     sess = db.get(ProctoringSession, session_id)
-    if sess is None:
-        raise not_found("proctoring session", session_id)
-    college_attempt(db, p, sess.attempt_id)
+    attempt = db.get(Attempt, sess.attempt_id) if sess is not None else None
+    if attempt is None or db.get(Course, attempt.exam.course_id).college_id != p.college_id:
+        raise not_found("proctoring session", session_id)  # the same answer, naming nothing of another college
     return sess
 
 
