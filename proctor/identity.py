@@ -266,8 +266,8 @@ def enrol(photos: Sequence[np.ndarray | bytes | str | Path], encoder: FaceEncode
     if n > MAX_ENROL_PHOTOS:
         raise EnrolmentError(MAX_ENROL_PHOTOS, "too_many_photos",
                              f"enrol from 1 to {MAX_ENROL_PHOTOS} photos, got {n}", n)
-    enc = encoder or default_encoder()
     images = [_read_photo(photo, i, n) for i, photo in enumerate(photos)]  # every photo readable first,
+    enc = encoder or default_encoder()
     checked = [check_enrolment_photo(rgb, enc, i, n) for i, rgb in enumerate(images)]  # then every face usable,
     embeddings = [_enrolment_descriptor(chip, enc) for _, chip, _ in checked]  # then the costly descriptors
     return Enrolment(np.vstack(embeddings), n, enc.model_version)

@@ -47,20 +47,29 @@ class BodyLimitMiddleware:
             await _reply_413(send, limit)
             return
         received = 0
-        started = False
+        started = exceeded = replaced = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, exceeded
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
+                    exceeded = True
                     raise BodyTooLarge(limit)
             return message
 
         async def tracking_send(message: Message) -> None:
-            nonlocal started
+            # an endpoint that turned the error into its own answer (e.g. FastAPI's 400 "error parsing the
+            # body") is answered 413 all the same
+            nonlocal started, replaced
+            if replaced:
+                return
             if message["type"] == "http.response.start":
+                if exceeded:
+                    replaced = started = True
+                    await _reply_413(send, limit)
+                    return
                 started = True
             await send(message)
 

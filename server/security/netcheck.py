@@ -88,14 +88,15 @@ def system_resolver(host: str, port: int) -> list[str]:
     return sorted({info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)})
 
 
-def resolve_checked(host: str, port: int, policy: AddressPolicy, resolver: Resolver = system_resolver) -> IP:
+def resolve_checked(host: str, port: int, policy: AddressPolicy, resolver: Resolver | None = None) -> IP:
     """The address to connect to for ``host``: every address it resolves to must be allowed."""
     ip = normalise_ip(host)
     if ip is not None:
         addresses = [ip]
     else:
         try:
-            addresses = [unmap(ipaddress.ip_address(a.split("%", 1)[0])) for a in resolver(host, port)]
+            found = (resolver or system_resolver)(host, port)
+            addresses = [unmap(ipaddress.ip_address(a.split("%", 1)[0])) for a in found]
         except (OSError, UnicodeError, ValueError) as exc:
             raise RefusedTarget("dns_failed", f"{host} does not resolve") from exc
         if not addresses:
@@ -113,7 +114,7 @@ class PinnedTarget:
     sni_hostname: str | None  # https: the name TLS sends and verifies the certificate for
 
 
-def pin_url(url: str, policy: AddressPolicy, resolver: Resolver = system_resolver) -> PinnedTarget:
+def pin_url(url: str, policy: AddressPolicy, resolver: Resolver | None = None) -> PinnedTarget:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise RefusedTarget("refused_address", "not an http(s) URL")
