@@ -4,7 +4,7 @@
 
 Serves the whole app (SQLite, the default) with uvicorn on 127.0.0.1 in a process of its own, then keeps
 ``--bad`` wrong-password sign-ins in flight at all times while one student makes ``--requests`` ordinary
-requests one after another (``GET /api/student/attempts``, which on SQLite takes the write lock like any
+requests one after another, spread over 10 s of the flood (``GET /api/student/attempts``, which on SQLite takes the write lock like any
 request). Prints the student's latency (p50 / p95 / max) with no load and under the flood, and what the flood
 got (401 checked, 429 throttled), in two set-ups:
 
@@ -88,7 +88,8 @@ def _pct(xs: list[float], q: float) -> float:
     return xs[min(len(xs) - 1, max(0, round(q * (len(xs) - 1))))]
 
 
-async def _measure(base: str, token: str, emails: list[str], bad: int, n: int, seconds: float) -> dict:
+async def _measure(base: str, token: str, emails: list[str], bad: int, n: int, seconds: float,
+                   spread: float = 10.0) -> dict:
     import httpx
 
     limits = httpx.Limits(max_connections=bad + 10, max_keepalive_connections=bad + 10)
@@ -121,11 +122,12 @@ async def _measure(base: str, token: str, emails: list[str], bad: int, n: int, s
                 j += 1
 
         flooders = [asyncio.create_task(flood(i)) for i in range(bad)]
-        await asyncio.sleep(1.0)  # the flood is in full swing
+        await asyncio.sleep(3.0)  # the flood is in full swing (throttled answers come back after their delay)
         t_end = time.monotonic() + seconds
         loaded: list[float] = []
         while len(loaded) < n and time.monotonic() < t_end:
             loaded += await student(1)
+            await asyncio.sleep(spread / n)  # the requests span the flood, not just its first second
         stop.set()
         await asyncio.gather(*flooders)
     return {"quiet": quiet, "loaded": loaded, "codes": codes}

@@ -45,6 +45,8 @@ class ServerSettings(BaseSettings):
     signin_lockout_s: float = 900.0  # how long an account stays locked (a college admin can lift it sooner)
     signin_address_max_failures: int = 20  # failed sign-ins per client address within the window, then 429
     signin_window_s: float = 900.0  # failures older than this are forgotten
+    signin_refusal_delay_s: float = 2.0  # a 429 is answered after this long (never longer than Retry-After): a
+    # flood that is refused at once would otherwise come straight back and keep the server busy
     signin_hash_concurrency: int = 2  # argon2 verifications at once (each takes ~64 MB and a core for ~50 ms)
     csrf_trusted_origins: list[str] = []  # extra origins allowed to post with the cookie (the public URL always is)
     content_security_policy: str = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: "

@@ -1,7 +1,8 @@
 """Signing in with e-mail and password, safe under a flood of wrong passwords.
 
 - Throttled first (server.security.throttle): a locked account or a throttled address gets 429 with
-  ``Retry-After`` before any password is hashed.
+  ``Retry-After`` before any password is hashed, after ``signin_refusal_delay_s`` (a tarpit: a refused flood
+  does not come straight back).
 - argon2 runs outside any database transaction (the candidates are read in a short read-only one, the token is
   written in a short write one), on at most ``signin_hash_concurrency`` threads of its own, so waiting
   sign-ins never hold the write lock (SQLite) nor the threads other requests need.
@@ -104,6 +105,7 @@ async def sign_in(app: Any, email: str, password: str, college: str | None, ip: 
     email = email.strip().lower()
     refusal = throttle.begin(email, ip)
     if refusal is not None:
+        await asyncio.sleep(min(refusal.retry_after_s, settings.signin_refusal_delay_s))  # holds no thread, no lock
         raise RateLimited(refusal.retry_after_s, refusal.reason)
     matched: list[_Candidate] = []
     try:
