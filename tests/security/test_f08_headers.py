@@ -63,3 +63,62 @@ def test_cookie_is_secure_when_the_public_url_is_https(settings, world) -> None:
         cookie = r.headers["set-cookie"].lower()
         assert "secure" in cookie and "httponly" in cookie and "samesite=strict" in cookie
         assert "max-age=31536000" in r.headers["Strict-Transport-Security"]
+
+
+def test_the_pages_run_under_the_csp_in_a_browser(tmp_path) -> None:
+    """Chromium loads the student page, the review page (signed in) and the API docs with the CSP enforced and
+    reports no violation."""
+    import os
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    chromium = os.environ.get("PROCTOR_CHROMIUM", "/usr/bin/chromium")
+    if not (Path(chromium).is_file() and os.access(chromium, os.X_OK)):
+        pytest.fail(f"Chromium is not at {chromium}: apt-get install -y chromium, or set PROCTOR_CHROMIUM")
+    from playwright.sync_api import sync_playwright
+
+    from server.settings import ServerSettings
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    settings = ServerSettings(data_dir=tmp_path / "d", webhooks_enabled=False, live_workers=1, log_level="WARNING",
+                              host="127.0.0.1", port=port, seed_demo=True, demo_passwords={"proctor": "proctor-pass-1"})
+    srv = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_config=None))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not srv.started:
+            assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
+            time.sleep(0.1)
+        base = f"http://127.0.0.1:{port}"
+        violations: list[str] = []
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, headless=True,
+                                        args=["--no-sandbox", "--disable-gpu", "--no-first-run"])
+            try:
+                page = browser.new_context().new_page()
+                page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
+                for path in ("/student/", "/docs"):
+                    page.goto(base + path, wait_until="networkidle")
+                page.goto(base + "/review/", wait_until="networkidle")
+                page.wait_for_selector("#signin:not([hidden])")
+                page.fill("#email", "proctor@demo.college")
+                page.fill("#password", "proctor-pass-1")
+                page.click("#signin-btn")
+                page.wait_for_selector("#main:not([hidden])", timeout=20000)
+                page.wait_for_load_state("networkidle")
+                assert page.locator("#swagger-ui").count() == 0  # (on the review page now)
+                page.goto(base + "/docs", wait_until="networkidle")
+                # Swagger UI ran from its files (it renders, though its version 4 cannot show OpenAPI 3.1)
+                page.wait_for_selector("#swagger-ui .swagger-ui", timeout=20000)
+            finally:
+                browser.close()
+        assert violations == []
+    finally:
+        srv.should_exit = True
+        thread.join(30)
