@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from server.api.deps import DB, Admin, CollegeActor, Settings
-from server.api.errors import ApiError, not_found
+from server.api.errors import not_found
 from server.api.services import access
 from server.auth.keys import new_api_key, new_webhook_secret
 from server.db.base import utcnow
