@@ -35,6 +35,7 @@ async def serve_and_run(out_dir: Path, run_page: Callable[[str], Awaitable[dict]
     from tests.live.serving import Served
 
     settings = ServerSettings(data_dir=out_dir, webhooks_enabled=False, log_json=True, log_level="WARNING",
+                              seed_demo=True, demo_passwords={"student": DEMO_STUDENT[1], "proctor": DEMO_PROCTOR[1]},
                               live_ice_loopback=True, live_room_scan_s=3.0, live_segment_s=4.0,
                               live_media_timeout_s=1.5, live_identity_check_s=12.0, live_workers=2,
                               live_video_max_kbps=VIDEO_MAX_KBPS)

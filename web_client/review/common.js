@@ -27,6 +27,7 @@ export function el(tag, attrs = {}, ...children) {
     if (k === "dataset") Object.assign(e.dataset, v);
     else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
     else if (k === "i18n") { e.dataset.i18n = v; e.textContent = t(v); }
+    else if (k === "style") e.style.cssText = v;  // CSSOM: allowed by the CSP, a style attribute is not
     else e.setAttribute(k, v === true ? "" : v);
   }
   for (const c of children.flat()) if (c !== undefined && c !== null) e.append(c);

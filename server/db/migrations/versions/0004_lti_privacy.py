@@ -1,7 +1,7 @@
 """LTI 1.3 (registrations, keys, launches, links, service-call outbox) and privacy (Law 94-V: consents, retention, deletions)
 
 Revision ID: 0004_lti_privacy
-Revises: 0001
+Revises: 0002_live_score
 Create Date: 2026-12-04 20:29:01.904653
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 
 
 revision: str = '0004_lti_privacy'
-down_revision: str | None = '0001'
+down_revision: str | None = '0002_live_score'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
