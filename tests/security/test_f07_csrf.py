@@ -57,3 +57,15 @@ def test_the_rule() -> None:
     assert not allowed("DELETE", {**h, "origin": "http://lms.test.evil.example"}, "proctor_session", set(), "http")
     assert allowed("GET", h, "proctor_session", set(), "http")
     assert allowed("POST", {**h, "authorization": "Bearer x"}, "proctor_session", set(), "http")
+
+
+def test_the_lti_login_and_launch_take_cross_site_form_posts(signed_in) -> None:
+    """LMSs post the OIDC login and the launch cross-site by design (the platform's signed token decides them):
+    the Origin check lets them through even with our cookie; the tool's other LTI posts are checked."""
+    lms = {"Origin": "https://lms.college.example"}
+    for path in ("/lti/login", "/lti/launch"):
+        r = signed_in.post(path, data={"iss": "https://lms.college.example", "login_hint": "x", "id_token": "x",
+                                       "state": "x"}, headers=lms)
+        assert not (r.status_code == 403 and r.json()["error"]["code"] == "csrf_origin"), (path, r.text)
+    r = signed_in.post("/lti/proctoring/some-launch/start-assessment", headers=lms)
+    assert r.status_code == 403 and r.json()["error"]["code"] == "csrf_origin"

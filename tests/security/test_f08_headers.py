@@ -35,6 +35,21 @@ def test_every_answer_has_the_headers(client, path) -> None:
     assert r.headers["Referrer-Policy"] == "no-referrer"
 
 
+def test_lti_pages_may_be_framed_by_the_lms_and_post_back_to_it(client) -> None:
+    """An LMS shows the tool in a frame and the launch pages post forms to the LMS: /lti/ answers keep the CSP
+    without inline script but with no frame-ancestors / X-Frame-Options, and forms may go to https."""
+    for path in ("/lti/jwks", "/lti/autopost.js", "/lti/nope"):
+        r = client.get(path)
+        csp = _directives(r.headers["Content-Security-Policy"])
+        script = csp.get("script-src") or csp["default-src"]
+        assert "'unsafe-inline'" not in script and "'unsafe-eval'" not in script
+        assert "frame-ancestors" not in csp and "X-Frame-Options" not in r.headers
+        assert "https:" in csp["form-action"].split()
+        assert r.headers["X-Content-Type-Options"] == "nosniff"
+    assert client.get("/lti/autopost.js").headers["content-type"].startswith("text/javascript")
+    assert client.get("/student/").headers["X-Frame-Options"] == "DENY"
+
+
 def test_pages_have_no_inline_script_or_style() -> None:
     pages = list(WEB.rglob("*.html"))
     assert pages
