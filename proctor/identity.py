@@ -71,6 +71,9 @@ ENROL_MIN_FACE_PX = 80  # smallest face (box side, pixels) accepted on an enrolm
 # The floor between the softest real photo and a 2-pixel blur:
 ENROL_MIN_SHARPNESS = 15.0
 SECOND_FACE_RATIO = 0.5  # a second face at least this fraction of the largest one's side makes a photo ambiguous
+# largest enrolment photo, read from its header before decoding (a 12 MP phone photo is 4000x3000): a small
+# file can claim 40000x40000 px, gigabytes once decoded
+ENROL_MAX_PIXELS = 4096 * 4096
 # MediaPipe full-range box side -> dlib HOG box side (same centre): median over the 54 photos of faces/
 # where the face lies fully inside the picture (0.900; centres agree within 1% of the side).
 MEDIAPIPE_TO_DLIB_SIDE = 0.90
@@ -88,6 +91,7 @@ REASONS = {
     "face_too_small": "face too small",
     "too_blurred": "face too blurred",
     "too_many_photos": "too many photos",
+    "too_many_pixels": "picture too large",
 }
 
 
@@ -263,8 +267,8 @@ def enrol(photos: Sequence[np.ndarray | bytes | str | Path], encoder: FaceEncode
     if n > MAX_ENROL_PHOTOS:
         raise EnrolmentError(MAX_ENROL_PHOTOS, "too_many_photos",
                              f"enrol from 1 to {MAX_ENROL_PHOTOS} photos, got {n}", n)
-    enc = encoder or default_encoder()
     images = [_read_photo(photo, i, n) for i, photo in enumerate(photos)]  # every photo readable first,
+    enc = encoder or default_encoder()
     checked = [check_enrolment_photo(rgb, enc, i, n) for i, rgb in enumerate(images)]  # then every face usable,
     embeddings = [_enrolment_descriptor(chip, enc) for _, chip, _ in checked]  # then the costly descriptors
     return Enrolment(np.vstack(embeddings), n, enc.model_version)
@@ -426,16 +430,51 @@ def _as_rgb(img: np.ndarray) -> np.ndarray:
     return check_rgb(img)
 
 
+def header_pixels(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from an encoded image's header, without decoding it; None if the header is unreadable.
+    A size beyond Pillow's own bomb limit raises :class:`OverflowError`."""
+    import io
+    import warnings
+
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Pillow's DecompressionBombWarning: the caller judges the size
+            with Image.open(io.BytesIO(data)) as im:  # reads the header only
+                return int(im.width), int(im.height)
+    except Image.DecompressionBombError as exc:
+        raise OverflowError(str(exc)) from exc
+    except Exception:  # noqa: BLE001 - any header Pillow cannot read: no size known
+        return None
+
+
+def check_photo_header(data: bytes, index: int = 0, count: int | None = None) -> None:
+    """:class:`EnrolmentError` (``too_many_pixels`` / ``unreadable``) before any decoding, from the header."""
+    try:
+        size = header_pixels(data)
+    except OverflowError:
+        raise EnrolmentError(index, "too_many_pixels", f"at most {ENROL_MAX_PIXELS} pixels", count) from None
+    if size is None:
+        raise EnrolmentError(index, "unreadable", "JPEG, PNG, WebP or BMP expected", count)
+    if size[0] * size[1] > ENROL_MAX_PIXELS:
+        raise EnrolmentError(index, "too_many_pixels",
+                             f"{size[0]}x{size[1]} px; at most {ENROL_MAX_PIXELS} pixels", count)
+
+
 def _read_photo(photo: Any, index: int, count: int) -> np.ndarray:
     try:
         if isinstance(photo, (bytes, bytearray, memoryview)):
+            check_photo_header(bytes(photo), index, count)
             return _as_rgb(decode_image_bytes(bytes(photo), f"photo {index + 1}"))
         if isinstance(photo, (str, Path)):
             return _as_rgb(load_image(photo))
         if photo is None:
             raise ValueError("no image (None)")
         return _as_rgb(photo)
-    except (MediaError, ValueError) as exc:
+    except EnrolmentError:
+        raise
+    except (MediaError, ValueError, cv2.error) as exc:
         raise EnrolmentError(index, "unreadable", str(exc), count) from exc
 
 

@@ -27,6 +27,10 @@ from server.api import plan_check, teacher_content
 from server.api import errors
 from server.api import evidence as evidence_api
 from server.db import migrate
+from server.security import routes as security_routes
+from server.security.install import install_security, protect_files
+from server.security.secretbox import encrypt_stored_secrets, for_settings as secretbox_for
+from server.security.webhook_targets import policy_for as webhook_policy_for
 from server.db.engine import make_engine, make_sessionmaker
 from server.settings import ServerSettings
 from server.storage import build_stores
@@ -91,17 +95,20 @@ def include_live_routes(app: FastAPI) -> None:
 # --- the factory ------------------------------------------------------------------------------------------
 def _install_offline_docs(app: FastAPI) -> None:
     """The OpenAPI docs page at /docs with Swagger UI's files from the swagger-ui-bundle package (no CDN)."""
-    from fastapi.openapi.docs import get_swagger_ui_html
     from fastapi.staticfiles import StaticFiles
     from swagger_ui_bundle import swagger_ui_path
+
+    from server.security.install import DOCS_INIT_JS, docs_page
 
     app.mount("/docs-assets", StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> Response:
-        return get_swagger_ui_html(openapi_url="/openapi.json", title=f"{app.title}: API docs",
-                                   swagger_js_url="/docs-assets/swagger-ui-bundle.js",
-                                   swagger_css_url="/docs-assets/swagger-ui.css", swagger_favicon_url="")
+        return docs_page(app.title)
+
+    @app.get("/docs-init.js", include_in_schema=False)
+    async def docs_init() -> Response:
+        return Response(DOCS_INIT_JS, media_type="text/javascript")
 
 
 def create_app(settings: ServerSettings | None = None, *,
@@ -110,6 +117,7 @@ def create_app(settings: ServerSettings | None = None, *,
     configure_logging(settings)
     settings.ensure_data_dir()
     settings.resolved_secret_key()  # generated and persisted in data_dir on first start
+    secret_box = secretbox_for(settings)  # webhook secrets at rest, keyed by the secret key
     engine = make_engine(settings.resolved_database_url(), echo=settings.database_echo)
     session_factory = make_sessionmaker(engine)
 
@@ -117,12 +125,17 @@ def create_app(settings: ServerSettings | None = None, *,
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.auto_migrate:
             migrate.upgrade(engine)
+        protect_files(settings)
+        encrypt_stored_secrets(session_factory, secret_box)
         if settings.seed_demo:
             from server.db.engine import transaction
             from server.seed import seed_demo
 
+            log.warning("DEMO MODE: seeding the demo college with generated passwords; never use this server for "
+                        "real exams")
             with transaction(session_factory) as db:
-                app.state.demo = seed_demo(db, public_url=settings.resolved_public_url())
+                app.state.demo = seed_demo(db, public_url=settings.resolved_public_url(),
+                                           passwords=settings.demo_passwords or None)
         for fn in on_startup or []:
             fn(app)
         deliverer = None
@@ -132,7 +145,8 @@ def create_app(settings: ServerSettings | None = None, *,
                                                                       settings.webhook_backoff_max_s),
                                   timeout_s=settings.webhook_timeout_s,
                                   poll_interval_s=settings.webhook_poll_interval_s,
-                                  user_agent=settings.webhook_user_agent)
+                                  user_agent=settings.webhook_user_agent,
+                                  address_policy=webhook_policy_for(settings), secret_box=secret_box)
             deliverer.start()
         app.state.deliverer = deliverer
         log.info("server started", extra={"url": settings.resolved_public_url(),
@@ -164,6 +178,7 @@ def create_app(settings: ServerSettings | None = None, *,
     app.state.demo = None
     errors.install(app)
     errors.install_fallback(app)
+    install_security(app, settings)
 
     @app.middleware("http")
     async def access_log(request: Request, call_next: Callable[[Request], Any]) -> Response:
@@ -185,6 +200,7 @@ def create_app(settings: ServerSettings | None = None, *,
     for router in API_ROUTERS:
         app.include_router(router)
     app.mount("/common", StaticFiles(directory=WEB_COMMON), name="common-assets")  # the pages' shared modules
+    app.include_router(security_routes.router)
     include_live_routes(app)
     # the proctors' review workspace: its pages and their API
     from server.review.routes import install_review
@@ -206,9 +222,12 @@ def create_app(settings: ServerSettings | None = None, *,
 def print_demo(info: dict[str, Any] | None, url: str, out: Any = sys.stdout) -> None:
     if not info:
         return
-    print(f"\nProctor is running at {url}   (API docs: {url}/docs)", file=out)
+    print(f"\n{'!' * 78}\n!! DEMO SERVER: demo college and people, for trying Proctor out; never for real "
+          f"exams\n{'!' * 78}", file=out)
+    print(f"Proctor is running at {url}   (API docs: {url}/docs)", file=out)
     for login in info.get("logins", []):
-        print(f"  {login['role']:<14} {login['email']:<28} password: {login['password']}", file=out)
+        shown = login["password"] or "(set when the demo was first seeded; not stored)"
+        print(f"  {login['role']:<14} {login['email']:<28} password: {shown}", file=out)
     if info.get("api_key"):
         print(f"  college API key (shown once): {info['api_key']}", file=out)
     print("", file=out)
@@ -218,6 +237,9 @@ def run(settings: ServerSettings | None = None) -> None:
     """Migrate, seed the demo data on first start, print the URL and demo logins, serve with uvicorn."""
     import uvicorn
 
+    import os
+
+    os.umask(0o077)  # every file the server writes (database, keys, recordings) is the owner's only
     settings = settings or ServerSettings()
     app = create_app(settings, on_startup=[lambda a: print_demo(a.state.demo, settings.resolved_public_url())])
     uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, loop="asyncio")

@@ -3,11 +3,13 @@ student, an approved programme (meeting the 30% rule), a course with a class, a 
 proctored intermediate attestation, an unproctored practice test, an LMS survey and a college API key.
 
 ``seed_demo(session)`` is idempotent: when the demo college exists it creates nothing and returns the logins
-(the demo passwords are fixed and public: never enable ``seed_demo`` on a production server).
+without passwords. The passwords are generated (unless ``passwords`` gives them, e.g. in tests) and returned
+once, on creation, for ``proctor serve --demo`` to print: only ever seed a demo server, never a production one.
 """
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 from typing import Any
 
@@ -26,10 +28,10 @@ from server.domain.enums import ExamType, ItemFormat, ProgrammeStatus, QuestionK
 
 DEMO_SLUG = "demo"
 DEMO_PEOPLE = [
-    (Role.college_admin, "admin@demo.college", "Aigerim Admin", "demo-admin-pass", None),
-    (Role.teacher, "teacher@demo.college", "Timur Teacher", "demo-teacher-pass", None),
-    (Role.proctor, "proctor@demo.college", "Perizat Proctor", "demo-proctor-pass", None),
-    (Role.student, "student@demo.college", "Sanzhar Student", "demo-student-pass", "S-0001"),
+    (Role.college_admin, "admin@demo.college", "Aigerim Admin", None),
+    (Role.teacher, "teacher@demo.college", "Timur Teacher", None),
+    (Role.proctor, "proctor@demo.college", "Perizat Proctor", None),
+    (Role.student, "student@demo.college", "Sanzhar Student", "S-0001"),
 ]
 DEMO_PLAN = [  # (title, hours, credits, format, industrial training, professional practice)
     ("Programming in Python: lectures", 72, 3, ItemFormat.synchronous, False, False),
@@ -41,22 +43,30 @@ DEMO_PLAN = [  # (title, hours, credits, format, industrial training, profession
 ]
 
 
-def _logins() -> list[dict[str, str]]:
-    return [{"role": r.value, "email": e, "password": pw} for r, e, _n, pw, _x in DEMO_PEOPLE]
+def _logins(passwords: dict[str, str] | None) -> list[dict[str, Any]]:
+    return [{"role": r.value, "email": e, "password": (passwords or {}).get(r.value)} for r, e, _n, _x in DEMO_PEOPLE]
 
 
-def seed_demo(session: Session, public_url: str | None = None) -> dict[str, Any]:
+def demo_passwords(given: dict[str, str] | None = None) -> dict[str, str]:
+    """role -> password: the given ones, the rest generated (random, 16 characters)."""
+    given = given or {}
+    return {r.value: given.get(r.value) or secrets.token_urlsafe(12) for r, _e, _n, _x in DEMO_PEOPLE}
+
+
+def seed_demo(session: Session, public_url: str | None = None,
+              passwords: dict[str, str] | None = None) -> dict[str, Any]:
     existing = session.execute(select(College).where(College.slug == DEMO_SLUG)).scalar_one_or_none()
     if existing is not None:
-        return {"created": False, "college_id": existing.id, "logins": _logins(), "api_key": None}
+        return {"created": False, "college_id": existing.id, "logins": _logins(None), "api_key": None}
+    passwords = demo_passwords(passwords)
     now = utcnow()
     college = College(slug=DEMO_SLUG, name="Demo Polytechnic College")
     session.add(college)
     session.flush()
     people: dict[Role, User] = {}
-    for role, email, name, pw, ext in DEMO_PEOPLE:
+    for role, email, name, ext in DEMO_PEOPLE:
         u = User(college_id=college.id, email=email, full_name=name, role=role.value, external_id=ext,
-                 password_hash=hash_password(pw))
+                 password_hash=hash_password(passwords[role.value]))
         session.add(u)
         people[role] = u
     session.flush()
@@ -117,6 +127,6 @@ def seed_demo(session: Session, public_url: str | None = None) -> dict[str, Any]
     session.flush()
     return {
         "created": True, "college_id": college.id, "programme_id": prog.id, "course_id": course.id,
-        "exam_ids": [attestation.id, practice.id], "logins": _logins(), "api_key": key,
+        "exam_ids": [attestation.id, practice.id], "logins": _logins(passwords), "api_key": key,
         "url": public_url,
     }

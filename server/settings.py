@@ -44,8 +44,23 @@ class ServerSettings(BaseSettings):
     # --- people and keys -----------------------------------------------------------------------------
     token_ttl_hours: float = 12.0
     cookie_name: str = "proctor_session"
-    cookie_secure: bool = False
-    seed_demo: bool = True  # create the demo college, people and exam on first start
+    cookie_secure: bool = False  # Secure cookies; also on whenever public_url is https
+    seed_demo: bool = False  # create the demo college, people and exam (`proctor serve --demo`); never in production
+    demo_passwords: dict[str, str] = {}  # role -> password for the demo people (tests); default: generated, printed once
+
+    # --- security (issue 12) -------------------------------------------------------------------------
+    max_body_bytes: int = 1_048_576  # every request body larger than this gets 413 (live photos: their own limit)
+    signin_max_failures: int = 5  # failed sign-ins per account (e-mail) before it is locked
+    signin_lockout_s: float = 900.0  # how long an account stays locked (a college admin can lift it sooner)
+    signin_address_max_failures: int = 20  # failed sign-ins per client address within the window, then 429
+    signin_window_s: float = 900.0  # failures older than this are forgotten
+    signin_refusal_delay_s: float = 2.0  # a 429 is answered after this long (never longer than Retry-After): a
+    # flood that is refused at once would otherwise come straight back and keep the server busy
+    signin_hash_concurrency: int = 2  # argon2 verifications at once (each takes ~64 MB and a core for ~50 ms)
+    csrf_trusted_origins: list[str] = []  # extra origins allowed to post with the cookie (the public URL always is)
+    content_security_policy: str = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: "
+                                    "blob:; media-src 'self' blob:; connect-src 'self'; frame-ancestors 'none'; "
+                                    "base-uri 'none'; form-action 'self'; object-src 'none'")
 
     # --- attempts ------------------------------------------------------------------------------------
     deadline_grace_s: float = 30.0  # answers arriving this long after the deadline are still accepted
@@ -58,7 +73,8 @@ class ServerSettings(BaseSettings):
     webhook_backoff_max_s: float = 3600.0
     webhook_poll_interval_s: float = 2.0
     webhook_user_agent: str = "proctor-webhooks/0.1"
-    webhook_allow_private_targets: bool = False  # True lets webhooks go to loopback/private or plain-http URLs (dev, tests)
+    webhook_allow_private_targets: bool = False  # True lets webhooks go to private/plain-http URLs (dev, tests)
+    webhook_allow_loopback: bool = False  # True lets webhooks go to 127.0.0.0/8 and ::1 (tests only)
 
     # --- blob storage: recordings, evidence frames, enrolment photos ---------------------------
     blob_backend: Literal["local", "s3"] = "local"  # local: files under data_dir/recordings; s3: a bucket (below)
@@ -106,6 +122,9 @@ class ServerSettings(BaseSettings):
     live_max_sessions: int = 0  # a node serves at most this many live sessions (0: no limit); more get 503
     live_ice_loopback: bool = False  # offer 127.0.0.1 as an ICE candidate (tests, single-machine benchmarks)
     live_node_id: str | None = None  # default: <hostname>:<port>
+    # ICE: remote candidates outside these ranges are never checked (no STUN to internal hosts). Default: the
+    # server's own networks and globally routable addresses; loopback only with live_ice_loopback.
+    live_ice_allowed_networks: list[str] = []  # extra CIDRs the server may send STUN to (e.g. a college LAN)
 
     # --- LTI 1.3 and personal data -------------------------------------------------------------------------
     lti_deliverer_enabled: bool = True  # run the background sender of grades and proctoring controls (and key rotation)
@@ -140,6 +159,11 @@ class ServerSettings(BaseSettings):
         return self.evidence_key_file or self.data_dir / "evidence" / "signing-key.pem"
 
     @property
+    def secure_cookies(self) -> bool:
+        """Secure cookies when asked or when the public URL is https."""
+        return self.cookie_secure or self.resolved_public_url().lower().startswith("https://")
+
+    @property
     def recordings_dir(self) -> Path:
         return self.data_dir / "recordings"
 
@@ -148,7 +172,11 @@ class ServerSettings(BaseSettings):
         return self.blob_spool_dir or self.data_dir / "spool"
 
     def ensure_data_dir(self) -> Path:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        """The data directory, owner-only (0700): the database, keys and recordings live here."""
+        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        mode = self.data_dir.stat().st_mode & 0o777
+        if mode & 0o077:
+            os.chmod(self.data_dir, mode & 0o700)
         return self.data_dir
 
     def resolved_secret_key(self) -> str:

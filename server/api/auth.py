@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from server.api.deps import DB, Caller, From, Settings
-from server.services.errors import Unauthenticated, Unsupported
 from server.services import footprint
-from server.auth.keys import new_token
-from server.auth.passwords import needs_rehash, verify_password, hash_password
+from server.services.errors import Unsupported
+from server.auth.signin import sign_in
 from server.db.base import utcnow
 from server.db.models import AuthToken, User
 from server.domain.enums import Verb
@@ -23,6 +20,7 @@ router = APIRouter(prefix="/api/auth", tags=["sign-in"])
 class LoginIn(BaseModel):
     email: str = Field(min_length=3, max_length=255)
     password: str = Field(min_length=1, max_length=1024)
+    college: str | None = Field(default=None, max_length=64)  # the college's slug, when the address is in several
 
 
 class UserOut(BaseModel):
@@ -46,22 +44,17 @@ def user_out(u: User) -> UserOut:
                    external_id=u.external_id)
 
 
-@router.post("/login", response_model=LoginOut, summary="Sign in with e-mail and password")
-def login(body: LoginIn, db: DB, settings: Settings, origin: From, response: Response) -> LoginOut:
-    user = db.execute(select(User).where(func.lower(User.email) == body.email.strip().lower())).scalar_one_or_none()
-    ok = verify_password(user.password_hash if user else None, body.password)
-    if user is None or not ok or not user.is_active:
-        raise Unauthenticated("wrong e-mail or password")
-    if needs_rehash(user.password_hash):
-        user.password_hash = hash_password(body.password)
-    token, digest = new_token()
-    expires = utcnow() + timedelta(hours=settings.token_ttl_hours)
-    db.add(AuthToken(user_id=user.id, token_hash=digest, expires_at=expires, ip=origin.ip, user_agent=origin.user_agent))
-    footprint.record(db, college_id=user.college_id, actor_id=user.id, verb=Verb.signed_in, object_type="lms",
-                     object_id="proctor", object_name="Proctor LMS", ip=origin.ip, user_agent=origin.user_agent)
-    response.set_cookie(settings.cookie_name, token, max_age=int(settings.token_ttl_hours * 3600), httponly=True,
-                        samesite="strict", secure=settings.cookie_secure, path="/")
-    return LoginOut(token=token, expires_at=expires.isoformat(), user=user_out(user))
+@router.post("/login", response_model=LoginOut, summary="Sign in with e-mail and password",
+             responses={429: {"description": "too many failed sign-ins (Retry-After says when to try again)"}})
+async def login(body: LoginIn, request: Request, settings: Settings, origin: From, response: Response) -> LoginOut:
+    def record(db: Session, user: User) -> None:
+        footprint.record(db, college_id=user.college_id, actor_id=user.id, verb=Verb.signed_in, object_type="lms",
+                         object_id="proctor", object_name="Proctor LMS", ip=origin.ip, user_agent=origin.user_agent)
+
+    done = await sign_in(request.app, body.email, body.password, body.college, origin.ip, origin.user_agent, record)
+    response.set_cookie(settings.cookie_name, done.token, max_age=int(settings.token_ttl_hours * 3600), httponly=True,
+                        samesite="strict", secure=settings.secure_cookies, path="/")
+    return LoginOut(token=done.token, expires_at=done.expires_at.isoformat(), user=user_out(done.user))
 
 
 @router.post("/logout", status_code=204, summary="Sign out (revokes the token)")
@@ -74,7 +67,8 @@ def logout(db: DB, caller: Caller, settings: Settings, origin: From) -> Response
                      object_type="lms", object_id="proctor", object_name="Proctor LMS", ip=origin.ip,
                      user_agent=origin.user_agent)
     out = Response(status_code=204)
-    out.delete_cookie(settings.cookie_name, path="/")
+    out.delete_cookie(settings.cookie_name, path="/", secure=settings.secure_cookies, httponly=True,
+                      samesite="strict")
     return out
 
 

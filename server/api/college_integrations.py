@@ -12,6 +12,8 @@ from server.api.schemas import Number
 from server.db.base import iso
 from server.db.models import ApiKey, WebhookEndpoint
 from server.domain.enums import WebhookEvent
+from server.security.scopes import ALL_SCOPES, Scope
+from server.security.secretbox import for_settings
 from server.services import access, integrations
 
 router = APIRouter(prefix="/api/v1", tags=["college: API keys and webhooks"])
@@ -19,6 +21,7 @@ router = APIRouter(prefix="/api/v1", tags=["college: API keys and webhooks"])
 
 class ApiKeyIn(BaseModel):
     name: str = Field(min_length=1, max_length=128)
+    scopes: list[Scope] = Field(default_factory=lambda: list(ALL_SCOPES), min_length=1)  # default: every scope
 
 
 class ApiKeyOut(BaseModel):
@@ -28,6 +31,7 @@ class ApiKeyOut(BaseModel):
     created_at: str
     last_used_at: str | None
     revoked_at: str | None
+    scopes: list[str] = Field(description="what the key may do: <area>:read / <area>:write")
 
 
 class NewApiKeyOut(ApiKeyOut):
@@ -70,13 +74,13 @@ class DeliveryOut(BaseModel):
 def key_out(k: ApiKey) -> dict[str, Any]:
     return {"id": k.id, "name": k.name, "prefix": k.prefix, "created_at": k.created_at.isoformat(),
             "last_used_at": iso(k.last_used_at),
-            "revoked_at": iso(k.revoked_at)}
+            "revoked_at": iso(k.revoked_at), "scopes": list(k.scopes or ())}
 
 
 @router.post("/api-keys", status_code=201, response_model=NewApiKeyOut,
              summary="Create an API key (the key is shown in this answer only)")
 def create_api_key(body: ApiKeyIn, db: DB, caller: Admin) -> dict[str, Any]:
-    row, key = integrations.create_api_key(db, caller, body.name)
+    row, key = integrations.create_api_key(db, caller, body.name, body.scopes)
     return key_out(row) | {"key": key}
 
 
@@ -104,7 +108,8 @@ def endpoint_out(ep: WebhookEndpoint) -> dict[str, Any]:
              summary="Register a webhook endpoint (its signing secret is shown in this answer only)")
 def create_webhook(body: WebhookIn, db: DB, caller: CollegeActor, settings: Settings) -> dict[str, Any]:
     ep, secret = integrations.create_webhook(db, caller, body.url, body.events,
-                                             allow_private=settings.webhook_allow_private_targets)
+                                             allow_private=settings.webhook_allow_private_targets,
+                                             secret_box=for_settings(settings))
     return endpoint_out(ep) | {"secret": secret}
 
 

@@ -60,7 +60,7 @@ def get_user(user_id: int, db: DB, caller: CollegeActor) -> UserOut:
 @router.patch("/users/{user_id}", response_model=UserOut, summary="Update a person")
 def update_user(user_id: int, body: UserPatch, db: DB, caller: CollegeActor) -> UserOut:
     user = access.college_user(db, caller, user_id)
-    return user_out(people.update_user(db, user, body.model_dump(exclude_unset=True)))
+    return user_out(people.update_user(db, caller, user, body.model_dump(exclude_unset=True)))
 
 
 @router.post("/enrolments", response_model=EnrolmentOut, status_code=201, summary="Enrol a student in a course")

@@ -17,6 +17,7 @@ from server.db.base import utcnow
 from server.db.engine import is_sqlite
 from server.db.models import ApiKey, AuthToken, User
 from server.domain.enums import Role
+from server.security.scopes import check_key_scope
 from server.settings import ServerSettings
 
 
@@ -74,7 +75,7 @@ def _from_api_key(db: Session, key: str) -> Principal:
     now = utcnow()
     if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
         row.last_used_at = now
-    return Principal(college_id=row.college_id, api_key_id=row.id)
+    return Principal(college_id=row.college_id, api_key_id=row.id, scopes=tuple(row.scopes or ()))
 
 
 def _from_token(db: Session, token: str) -> Principal:
@@ -121,9 +122,10 @@ def require_roles(*roles: Role) -> Callable[[Principal], Principal]:
     return _check
 
 
-def _college_actor(principal: Caller) -> Principal:
+def _college_actor(principal: Caller, request: Request) -> Principal:
     if not principal.acts_for_college:
         raise Forbidden("this needs a college API key or a college admin")
+    check_key_scope(principal, request.method, getattr(request.scope.get("route"), "path", request.url.path))
     return principal
 
 

@@ -8,9 +8,9 @@ Domain error -> status (code): NotFound 404 (not_found), Unauthenticated 401 (un
 ``WWW-Authenticate: Bearer``), Forbidden 403 (forbidden), Unsupported 400 (bad_request), Conflict 409
 (conflict), WrongState and the attempt state machine's IllegalTransition 409 (illegal_transition), Invalid 422
 (validation_error), RuleViolation 422 (rule_violation), Expired 410 (expired), UpstreamFailed 502
-(upstream_failed); a subclass answers with its base's status and its own code; an unknown proctoring session 404, a database
-integrity error 409, a full disk 507 (storage_full), an unreachable object store 503 (storage_unavailable, with
-``Retry-After``; the details of storage errors go to the log, not to the caller), anything else 500
+(upstream_failed), TooManyAttempts 429 (rate_limited, with ``Retry-After``); a subclass answers with its base's
+status and its own code; an unknown proctoring session 404, a database integrity error 409, a full disk 507
+(storage_full), an unreachable object store 503 (storage_unavailable, with ``Retry-After``; the details of storage errors go to the log, not to the caller), anything else 500
 (internal_error). Request validation answers 422 (validation_error).
 
 ``ApiError`` is for the HTTP layer's own refusals that have no domain meaning (a body too large, a body that
@@ -30,8 +30,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from server.domain.attempts import IllegalTransition
 from server.services.errors import (
-    Conflict, DomainError, Expired, Forbidden, Invalid, NotFound, RuleViolation, Unauthenticated, Unsupported,
-    UpstreamFailed,
+    Conflict, DomainError, Expired, Forbidden, Invalid, NotFound, RuleViolation, TooManyAttempts, Unauthenticated,
+    Unsupported, UpstreamFailed,
 )
 from server.storage.blobs import StorageError, StorageFull
 from server.storage.events import UnknownSession
@@ -51,7 +51,7 @@ class ApiError(Exception):
 # with its own code.
 STATUS_OF: dict[type[DomainError], int] = {
     NotFound: 404, Unauthenticated: 401, Forbidden: 403, Unsupported: 400, Conflict: 409, Invalid: 422,
-    RuleViolation: 422, Expired: 410, UpstreamFailed: 502,
+    RuleViolation: 422, Expired: 410, UpstreamFailed: 502, TooManyAttempts: 429,
 }
 
 
@@ -74,6 +74,8 @@ def answer(exc: DomainError) -> JSONResponse:
     commits what it did before refusing (e.g. an attempt moved to timed_out)."""
     status = status_of(exc)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if isinstance(exc, TooManyAttempts):
+        headers = {"Retry-After": str(exc.retry_after_s)}
     return JSONResponse(body(exc.code, exc.message, exc.details), status_code=status, headers=headers)
 
 

@@ -14,6 +14,7 @@ class Principal:
     role: Role | None = None
     api_key_id: int | None = None
     token_id: int | None = None
+    scopes: tuple[str, ...] | None = None  # an API key's scopes (server.security.scopes)
 
     @property
     def is_api_key(self) -> bool:

@@ -69,10 +69,11 @@ class LiveHub:
     # ---- lifecycle --------------------------------------------------------------------------------------
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
-        if self.settings.live_ice_loopback:
-            from server.live.ice import allow_loopback_candidates
+        from server.live.ice import allow_loopback_candidates, filter_remote_candidates
 
+        if self.settings.live_ice_loopback:
             allow_loopback_candidates(True)
+        filter_remote_candidates(self.settings)  # remote candidates only in the ranges the server may check
         # one per core: with the engine's live cadence a frame costs ~12.5 ms CPU, and more processes than cores
         # cost more in switching than they gain (bench_live, 16 sessions: analysis 12.8 ms/frame with 2 workers,
         # 13.5 with 3, 13.9 with 4)

@@ -57,11 +57,13 @@ def person(db: Session, reg: LtiRegistration, sub: str, *, name: str | None, ema
             return user
     user = None
     if email:
-        user = db.execute(select(User).where(func.lower(User.email) == email.strip().lower())).scalar_one_or_none()
+        user = db.execute(select(User).where(User.college_id == reg.college_id,  # e-mail is unique per college
+                                             func.lower(User.email) == email.strip().lower())).scalar_one_or_none()
         if user is not None and not _may_link(db, reg, user, staff):
             user = None
     if user is None:
-        taken = bool(email) and db.execute(select(User.id).where(func.lower(User.email) == email.strip().lower())
+        taken = bool(email) and db.execute(select(User.id).where(User.college_id == reg.college_id,
+                                                                 func.lower(User.email) == email.strip().lower())
                                            ).first() is not None
         user = User(college_id=reg.college_id,
                     email=(email.strip().lower() if email and not taken else _synthetic_email(reg, sub)),

@@ -68,9 +68,9 @@ def own_attempt(db: Session, p: Principal, attempt_id: int) -> Attempt:
 
 def college_session(db: Session, p: Principal, session_id: str) -> ProctoringSession:
     sess = db.get(ProctoringSession, session_id)
-    if sess is None:
-        raise NotFound.of("proctoring session", session_id)
-    college_attempt(db, p, sess.attempt_id)
+    attempt = db.get(Attempt, sess.attempt_id) if sess is not None else None
+    if attempt is None or college_of_exam(db, attempt.exam) != p.college_id:
+        raise NotFound.of("proctoring session", session_id)  # the same answer, naming nothing of another college
     return sess
 
 

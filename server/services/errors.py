@@ -91,3 +91,19 @@ class UpstreamFailed(DomainError):
     """Another system this operation needs (an LMS, a platform's service) failed or could not be reached."""
 
     code = "upstream_failed"
+
+
+class TooManyAttempts(DomainError):
+    """Too many failed tries (sign-in throttling, an account lockout): ``retry_after_s`` says when to try again."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after_s: int, details: Any = None):
+        super().__init__(message, details)
+        self.retry_after_s = retry_after_s
+
+
+class AccountAmbiguous(Conflict):
+    """The sign-in matches accounts of several colleges (e-mail addresses are unique per college): say which."""
+
+    code = "college_required"

@@ -1,10 +1,11 @@
-"""A college's integrations: API keys (stored as sha256, the key itself returned once, revocable) and webhook
-endpoints (public https targets unless private ones are allowed; the signing secret returned once) with the log
-of their deliveries."""
+"""A college's integrations: API keys (stored as sha256, the key itself returned once, revocable, with scopes;
+keys cannot create or change college admins nor set passwords: ``server.security.scopes``) and webhook endpoints
+(public https targets unless private ones are allowed; the signing secret returned once and stored sealed with the
+server's key) with the log of their deliveries."""
 
 from __future__ import annotations
 
-import ipaddress
+from typing import Iterable
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
@@ -15,14 +16,18 @@ from server.auth.principal import Principal
 from server.db.base import utcnow
 from server.db.models import ApiKey, WebhookDelivery, WebhookEndpoint
 from server.domain.enums import WebhookEvent
+from server.security.netcheck import RefusedTarget, Resolver, resolve_checked
+from server.security.secretbox import SecretBox
+from server.security.webhook_targets import target_policy
 from server.services.errors import Invalid, NotFound
 
 
-def create_api_key(db: Session, caller: Principal, name: str) -> tuple[ApiKey, str]:
-    """A new key of the caller's college: the row and the key itself (shown once, stored only hashed)."""
+def create_api_key(db: Session, caller: Principal, name: str, scopes: Iterable[str]) -> tuple[ApiKey, str]:
+    """A new key of the caller's college with ``scopes``: the row and the key itself (shown once, stored only
+    hashed)."""
     key, prefix, digest = new_api_key()
     row = ApiKey(college_id=caller.college_id, name=name, prefix=prefix, key_hash=digest,
-                 created_by_id=caller.user_id)
+                 created_by_id=caller.user_id, scopes=sorted(set(scopes)))
     db.add(row)
     db.flush()
     return row, key
@@ -41,21 +46,27 @@ def revoke_api_key(db: Session, caller: Principal, key_id: int) -> ApiKey:
     return row
 
 
-def url_problem(url: str, allow_private: bool) -> str | None:
-    """What is wrong with a URL the server is to call: ``"not_http"`` (not http(s) with a host), ``"not_public"``
-    (unless ``allow_private``: a private, loopback or link-local host, or plain http), or None."""
+def url_problem(url: str, allow_private: bool, resolver: Resolver | None = None) -> str | None:
+    """What is wrong with a URL the server is to call: ``"not_http"`` (not http(s) with a host and a valid port),
+    ``"not_public"`` (plain http, or a host that resolves to any address that is not globally routable, in every
+    numeric form: ``server.security.netcheck``; with ``allow_private`` http and private and loopback addresses
+    pass, link-local and cloud metadata never), or None. A name that does not resolve now passes: whoever calls
+    it resolves and checks again each time (webhook deliveries pin the checked address)."""
     parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        return "not_http"
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return "not_http"
-    if allow_private:
-        return None
-    host = parts.hostname
+    if parts.scheme != "https" and not allow_private:
+        return "not_public"
     try:
-        ip = ipaddress.ip_address(host)
-        private = ip.is_private or ip.is_loopback or ip.is_link_local
-    except ValueError:
-        private = host == "localhost" or host.endswith(".localhost")
-    return "not_public" if private or parts.scheme != "https" else None
+        resolve_checked(parts.hostname, port or (443 if parts.scheme == "https" else 80), target_policy(allow_private),
+                        resolver)
+    except RefusedTarget as exc:
+        return "not_public" if exc.category == "refused_address" else None
+    return None
 
 
 def check_webhook_url(url: str, allow_private: bool) -> None:
@@ -66,15 +77,16 @@ def check_webhook_url(url: str, allow_private: bool) -> None:
                       [{"field": "body.url", "message": "must be http(s)://host/..."}])
     if problem == "not_public":
         raise Invalid("webhook URLs must be public https URLs",
-                      [{"field": "body.url", "message": "private, loopback or plain-http targets are refused"}])
+                      [{"field": "body.url", "message": "private, loopback, link-local, multicast or plain-http "
+                                                         "targets are refused"}])
 
 
 def create_webhook(db: Session, caller: Principal, url: str, events: list[WebhookEvent], *,
-                   allow_private: bool) -> tuple[WebhookEndpoint, str]:
-    """A new endpoint of the caller's college: the row and its signing secret (shown once)."""
+                   allow_private: bool, secret_box: SecretBox) -> tuple[WebhookEndpoint, str]:
+    """A new endpoint of the caller's college: the row and its signing secret (shown once, stored sealed)."""
     check_webhook_url(url, allow_private)
     secret = new_webhook_secret()
-    ep = WebhookEndpoint(college_id=caller.college_id, url=url, secret=secret,
+    ep = WebhookEndpoint(college_id=caller.college_id, url=url, secret=secret_box.seal(secret),
                          events=sorted({WebhookEvent(e).value for e in events}))
     db.add(ep)
     db.flush()

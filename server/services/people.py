@@ -1,5 +1,6 @@
-"""A college's people and enrolments: accounts (e-mail unique everywhere, external id unique in the college,
-passwords hashed with argon2 and refused when weak), enrolling students, assigning teachers."""
+"""A college's people and enrolments: accounts (e-mail and external id unique in the college, passwords hashed
+with argon2 and refused when weak; a password reset or a disabled account revokes the person's sign-in tokens;
+API keys may not create or change college admins nor set passwords), enrolling students, assigning teachers."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from sqlalchemy.orm import Session
 
 from server.auth.passwords import WeakPassword, hash_password
 from server.auth.principal import Principal
+from server.auth.tokens import revoke_all
 from server.db.models import CourseTeacher, Enrolment, User
 from server.domain.enums import Role
+from server.security.scopes import check_key_may_manage
 from server.services import access
 from server.services.errors import Conflict, Invalid, NotFound
 
@@ -25,8 +28,9 @@ def _password_hash(pw: str | None) -> str | None:
         raise Invalid(str(exc), [{"field": "body.password", "message": str(exc)}])
 
 
-def email_taken(db: Session, email: str, except_id: int | None = None) -> bool:
-    q = select(User.id).where(func.lower(User.email) == email.lower())
+def email_taken(db: Session, email: str, college_id: int, except_id: int | None = None) -> bool:
+    """Whether the address is in use in this college (other colleges' addresses are neither seen nor told)."""
+    q = select(User.id).where(func.lower(User.email) == email.lower(), User.college_id == college_id)
     if except_id is not None:
         q = q.where(User.id != except_id)
     return db.execute(q).first() is not None
@@ -34,7 +38,8 @@ def email_taken(db: Session, email: str, except_id: int | None = None) -> bool:
 
 def create_user(db: Session, p: Principal, *, email: str, full_name: str, role: Role, external_id: str | None,
                 password: str | None) -> User:
-    if email_taken(db, email):
+    check_key_may_manage(p, Role(role).value, password is not None)
+    if email_taken(db, email, p.college_id):
         raise Conflict(f"a user with e-mail {email} exists", {"field": "email"})
     if external_id and db.execute(select(User.id).where(User.college_id == p.college_id,
                                                         User.external_id == external_id)).first():
@@ -46,10 +51,13 @@ def create_user(db: Session, p: Principal, *, email: str, full_name: str, role: 
     return user
 
 
-def update_user(db: Session, user: User, changes: dict[str, Any]) -> User:
-    """Apply the given changes (None leaves a field as it is, except external_id, which it clears)."""
+def update_user(db: Session, p: Principal, user: User, changes: dict[str, Any]) -> User:
+    """Apply the given changes (None leaves a field as it is, except external_id, which it clears). A new
+    password signs the person out everywhere (but the caller's own session when they reset their own), and so
+    does disabling the account."""
+    check_key_may_manage(p, user.role, "password" in changes)
     if "email" in changes and changes["email"] is not None:
-        if email_taken(db, changes["email"], user.id):
+        if email_taken(db, changes["email"], user.college_id, user.id):
             raise Conflict(f"a user with e-mail {changes['email']} exists", {"field": "email"})
         user.email = changes["email"].lower()
     for key in ("full_name", "external_id", "is_active"):
@@ -57,6 +65,9 @@ def update_user(db: Session, user: User, changes: dict[str, Any]) -> User:
             setattr(user, key, changes[key])
     if changes.get("password"):
         user.password_hash = _password_hash(changes["password"])
+        revoke_all(db, user.id, p.token_id if p.user_id == user.id else None)  # a reset signs them out
+    if changes.get("is_active") is False:
+        revoke_all(db, user.id)
     db.flush()
     return user
 

@@ -4,6 +4,12 @@ little jitter) until ``max_attempts`` tries, when the delivery is marked failed.
 
 Deliveries are claimed row by row (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite has one writer), and
 ``next_attempt_at`` is pushed forward while a send is in flight, so two deliverers never send the same try.
+
+Each try resolves the endpoint's host, refuses it unless every address is allowed (server.security.netcheck:
+public addresses only by default) and connects to the address it checked (TLS still sends and verifies the
+host name). The log keeps a category (``refused_address``, ``dns_failed``, ``timeout``, ``connection_failed``,
+``tls_failed``, ``http_error``, ``request_failed``), never the raw error or the receiver's answer: those would
+turn the log into a scanner of the server's network.
 """
 
 from __future__ import annotations
@@ -25,6 +31,8 @@ from server.db.base import utcnow
 from server.db.engine import is_sqlite, transaction
 from server.db.models import WebhookDelivery, WebhookDeliveryAttempt, WebhookEndpoint
 from server.domain.enums import DeliveryStatus
+from server.security.netcheck import AddressPolicy, RefusedTarget, pin_url
+from server.security.secretbox import SecretBox, SecretUnreadable
 from server.webhooks import outbox
 from server.webhooks.signing import DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, sign
 
@@ -54,11 +62,28 @@ class _Job:
     body: bytes
 
 
+def error_category(exc: Exception) -> str:
+    """A failed try's category (the log never keeps the raw error)."""
+    import ssl
+
+    if isinstance(exc, httpx.TimeoutException):
+        return "timeout"
+    cause = exc.__cause__ or exc.__context__
+    if isinstance(cause, ssl.SSLError) or "SSL" in type(cause).__name__ or "certificate" in str(exc).lower():
+        return "tls_failed"
+    if isinstance(exc, (httpx.ConnectError, httpx.NetworkError, httpx.RemoteProtocolError)):
+        return "connection_failed"
+    return "request_failed"
+
+
 class Deliverer:
     def __init__(self, session_factory: sessionmaker[Session], *, policy: RetryPolicy = RetryPolicy(),
                  timeout_s: float = 10.0, poll_interval_s: float = 2.0, user_agent: str = "proctor-webhooks",
-                 transport: httpx.BaseTransport | None = None, clock: Callable[[], datetime] = utcnow):
+                 transport: httpx.BaseTransport | None = None, clock: Callable[[], datetime] = utcnow,
+                 address_policy: AddressPolicy = AddressPolicy(), secret_box: SecretBox | None = None):
         self.session_factory = session_factory
+        self.address_policy = address_policy
+        self.secret_box = secret_box
         self.policy = policy
         self.poll_interval_s = poll_interval_s
         self.clock = clock
@@ -95,16 +120,24 @@ class Deliverer:
             return _Job(d.id, d.attempts, ep.url, ep.secret, d.event_type, d.event_id, body)
 
     def _send(self, job: _Job) -> tuple[bool, int | None, str | None, float]:
-        headers = {EVENT_HEADER: job.event_type, DELIVERY_HEADER: job.event_id,
-                   SIGNATURE_HEADER: sign(job.secret, job.body)}
         t0 = time.perf_counter()
         try:
-            resp = self._client.post(job.url, content=job.body, headers=headers)
+            secret = self.secret_box.open(job.secret) if self.secret_box is not None else job.secret
+            target = pin_url(job.url, self.address_policy)
+        except RefusedTarget as exc:
+            return False, None, exc.category, (time.perf_counter() - t0) * 1000
+        except SecretUnreadable:
+            return False, None, "secret_unreadable", (time.perf_counter() - t0) * 1000
+        headers = {EVENT_HEADER: job.event_type, DELIVERY_HEADER: job.event_id,
+                   SIGNATURE_HEADER: sign(secret, job.body), "Host": target.host_header}
+        extensions = {"sni_hostname": target.sni_hostname} if target.sni_hostname else None
+        try:
+            resp = self._client.post(target.url, content=job.body, headers=headers, extensions=extensions)
             ms = (time.perf_counter() - t0) * 1000
             ok = 200 <= resp.status_code < 300
-            return ok, resp.status_code, None if ok else f"HTTP {resp.status_code}: {resp.text[:200]}", ms
+            return ok, resp.status_code, None if ok else "http_error", ms
         except httpx.HTTPError as exc:
-            return False, None, f"{type(exc).__name__}: {exc}"[:500], (time.perf_counter() - t0) * 1000
+            return False, None, error_category(exc), (time.perf_counter() - t0) * 1000
 
     def _finish(self, job: _Job, ok: bool, status: int | None, error: str | None, ms: float) -> None:
         now = self.clock()

@@ -1,5 +1,6 @@
 """The app as the main-job command starts it: migrations from an empty database, the demo data seeded
-through the model on first start (and only then), the demo logins and API key working."""
+through the model on first start (and only then, and only when asked: ``seed_demo``, i.e. ``proctor serve
+--demo``), the generated demo logins and API key working."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from server.settings import ServerSettings
 
 def test_first_start_migrates_and_seeds_then_restart_keeps_data(empty_db_url, tmp_path) -> None:
     settings = ServerSettings(database_url=empty_db_url, data_dir=tmp_path / "var", webhooks_enabled=False,
-                              public_url="http://127.0.0.1:8000")
+                              public_url="http://127.0.0.1:8000", seed_demo=True)
     app = create_app(settings)
     with TestClient(app) as c:
         demo = app.state.demo
@@ -24,21 +25,25 @@ def test_first_start_migrates_and_seeds_then_restart_keeps_data(empty_db_url, tm
         out = io.StringIO()
         print_demo(demo, settings.resolved_public_url(), out)
         assert "http://127.0.0.1:8000" in out.getvalue() and "student@demo.college" in out.getvalue()
-        r = c.post("/api/auth/login", json={"email": "student@demo.college", "password": "demo-student-pass"})
+        passwords = {login["role"]: login["password"] for login in demo["logins"]}
+        assert all(pw and pw in out.getvalue() for pw in passwords.values())  # generated, printed once
+        r = c.post("/api/auth/login", json={"email": "student@demo.college", "password": passwords["student"]})
         assert r.status_code == 200
         exams = c.get("/api/student/exams", headers={"Authorization": f"Bearer {r.json()['token']}"}).json()
         assert {e["type"] for e in exams} == {"intermediate_attestation", "practice"}
         progs = c.get("/api/v1/programmes", headers={"X-API-Key": demo["api_key"]}).json()
         assert progs[0]["status"] == "approved" and progs[0]["plan_check"]["ok"]
-        r = c.post("/api/auth/login", json={"email": "proctor@demo.college", "password": "demo-proctor-pass"})
+        r = c.post("/api/auth/login", json={"email": "proctor@demo.college", "password": passwords["proctor"]})
         assert r.status_code == 200
     key_file = tmp_path / "var" / "secret_key"
     assert key_file.is_file() and oct(key_file.stat().st_mode & 0o777) == "0o600"
     secret = settings.resolved_secret_key()
     # a restart: no second seeding, the same secret key
-    app2 = create_app(ServerSettings(database_url=empty_db_url, data_dir=tmp_path / "var", webhooks_enabled=False))
+    app2 = create_app(ServerSettings(database_url=empty_db_url, data_dir=tmp_path / "var", webhooks_enabled=False,
+                                     seed_demo=True))
     with TestClient(app2):
         assert app2.state.demo["created"] is False and app2.state.demo["api_key"] is None
+        assert all(login["password"] is None for login in app2.state.demo["logins"])  # never stored in clear
     assert ServerSettings(data_dir=tmp_path / "var").resolved_secret_key() == secret
     engine = make_engine(empty_db_url)
     try:

@@ -8,8 +8,8 @@ from fastapi.testclient import TestClient
 
 from server.api import errors
 from server.services.errors import (
-    Conflict, DomainError, Expired, Forbidden, Invalid, NotFound, RuleViolation, Unauthenticated, Unsupported,
-    UpstreamFailed, WrongState,
+    AccountAmbiguous, Conflict, DomainError, Expired, Forbidden, Invalid, NotFound, RuleViolation, TooManyAttempts,
+    Unauthenticated, Unsupported, UpstreamFailed, WrongState,
 )
 
 CASES = [
@@ -25,6 +25,9 @@ CASES = [
     (RuleViolation("attestation must be proctored"), 422, "rule_violation", None),
     (Expired("this selection expired or was used"), 410, "expired", None),
     (UpstreamFailed("the LMS roster could not be read"), 502, "upstream_failed", None),
+    (TooManyAttempts("too many failed sign-ins", 42, {"retry_after_s": 42}), 429, "rate_limited",
+     {"retry_after_s": 42}),
+    (AccountAmbiguous("say which college", {"field": "college"}), 409, "college_required", {"field": "college"}),
 ]
 
 
@@ -53,6 +56,7 @@ def test_each_domain_error_answers_with_its_status_code_and_body(client: TestCli
     expected = {"code": code, "message": exc.message} | ({"details": details} if details is not None else {})
     assert r.json() == {"error": expected}
     assert (r.headers.get("www-authenticate") == "Bearer") == (status == 401)
+    assert r.headers.get("retry-after") == ("42" if status == 429 else None)
 
 
 def test_every_domain_error_class_has_a_status() -> None:
@@ -61,4 +65,4 @@ def test_every_domain_error_class_has_a_status() -> None:
     classes = [c for c in vars(mod).values() if isinstance(c, type) and issubclass(c, DomainError)
                and c is not DomainError]
     assert {c.__name__ for c in classes} == {type(e).__name__ for e, *_ in CASES}
-    assert all(errors.status_of(c("x")) in (400, 401, 403, 404, 409, 410, 422, 502) for c in classes)
+    assert all(errors.status_of(e) in (400, 401, 403, 404, 409, 410, 422, 429, 502) for e, *_ in CASES)

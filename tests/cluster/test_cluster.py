@@ -6,6 +6,7 @@ served by the other (the shared S3 bucket), and the REST API still answering aft
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from pathlib import Path
 from typing import Any, Iterator
@@ -26,6 +27,9 @@ from server.storage import build_stores
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     c = Cluster.create(tmp_path_factory.mktemp("cluster"), nodes_count=2, workers=1)
+    # demo passwords are generated unless given (issue 12): the tests sign in with known ones
+    c.extra_env["PROCTOR_SERVER_DEMO_PASSWORDS"] = json.dumps({"student": "demo-student-pass",
+                                                               "proctor": "demo-proctor-pass"})
     try:
         c.start(timeout=240)
     except (StartFailed, PostgresUnavailable) as exc:

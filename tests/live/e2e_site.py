@@ -37,6 +37,7 @@ async def serve_and_run(out_dir: Path, run_page: Callable[[str], Awaitable[dict]
     from tests.live.serving import Served
 
     settings = ServerSettings(data_dir=out_dir, webhooks_enabled=False, log_json=True, log_level="WARNING",
+                              seed_demo=True, demo_passwords={"student": DEMO_STUDENT[1], "proctor": DEMO_PROCTOR[1]},
                               live_ice_loopback=True, live_room_scan_s=3.0, live_segment_s=4.0,
                               live_media_timeout_s=1.5, live_identity_check_s=12.0, live_workers=2,
                               live_video_max_kbps=VIDEO_MAX_KBPS)
@@ -100,7 +101,8 @@ async def student_browser(p, base: str, video: Path, audio: Path, console: list[
     """Headless Chromium (async Playwright ``p``) whose camera and microphone play ``video`` and ``audio``, allowed
     on ``base``; a new page, whose console lines go to ``console`` when given. Returns (browser, page)."""
     browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=chromium_args(video, audio))
-    context = await browser.new_context(viewport={"width": 1200, "height": 900}, locale="en-US")
+    context = await browser.new_context(viewport={"width": 1200, "height": 900}, locale="en-US",
+                                        bypass_csp=True)  # wait_for_function polls with eval: the CSP forbids it
     await context.grant_permissions(["camera", "microphone"], origin=base)
     page = await context.new_page()
     if console is not None:

@@ -54,6 +54,13 @@ class Browser:
 
     def __init__(self) -> None:
         self.http = httpx.Client(timeout=30, follow_redirects=False)
+        self.page: httpx.URL | None = None  # the page whose form is posted next: a browser sends its Origin
+
+    def _origin(self) -> dict[str, str]:
+        if self.page is None:
+            return {}
+        port = f":{self.page.port}" if self.page.port else ""
+        return {"Origin": f"{self.page.scheme}://{self.page.host}{port}"}
 
     def close(self) -> None:
         self.http.close()
@@ -64,10 +71,14 @@ class Browser:
         assert r.status_code == 302, r.text
         r = self.http.get(r.headers["location"])  # the platform's OIDC authorisation endpoint
         assert r.status_code == 200, r.text
+        self.page = r.url
         return form_fields(r.text)
 
     def post(self, url: str, fields: dict[str, str]) -> httpx.Response:
-        return self.http.post(url, data=fields)
+        """A form post from the current page (its Origin, as browsers send), which the answer then replaces."""
+        r = self.http.post(url, data=fields, headers=self._origin())
+        self.page = r.url
+        return r
 
     def launch(self, lms: Lms, scenario: Scenario) -> httpx.Response:
         url, fields = self.login(lms, scenario)

@@ -52,7 +52,7 @@ def build(app: Any, data_dir: Path, analysis_dir: Path) -> ReviewWorld:
     """Call inside the app's lifespan (the demo data is seeded there)."""
     factory, stores = app.state.session_factory, app.state.stores
     w = ReviewWorld(app, factory, stores)
-    with transaction(factory) as db:
+    with transaction(factory, write_lock=True) as db:  # the running server writes too: take the lock first
         proctor = db.execute(select(User).where(User.email == PASSWORDS["proctor"][0])).scalar_one()
         student = db.execute(select(User).where(User.email == PASSWORDS["student"][0])).scalar_one()
         exam = db.execute(select(Exam).where(Exam.proctored.is_(True))).scalars().first()

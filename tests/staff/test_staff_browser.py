@@ -65,7 +65,9 @@ def server(tmp_path_factory):
     port = free_port()
     settings = ServerSettings(data_dir=tmp / "data", webhooks_enabled=True, webhook_allow_private_targets=True,
                               webhook_poll_interval_s=0.2, live_workers=1, log_level="WARNING", host="127.0.0.1",
-                              port=port)
+                              port=port, seed_demo=True,  # the demo's passwords are generated unless given
+                              demo_passwords={"college_admin": ADMIN[1], "teacher": TEACHER[1],
+                                              "student": STUDENT[1], "proctor": "demo-proctor-pass"})
     app = create_app(settings)
     with served(app, port) as url:
         app.url = url

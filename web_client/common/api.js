@@ -36,6 +36,7 @@ export function el(tag, attrs = {}, ...children) {
     else if (k === "i18n") { e.dataset.i18n = v; e.textContent = t(v); }
     else if (k === "value") e.value = v;
     else if (k === "checked") e.checked = !!v;
+    else if (k === "style") e.style.cssText = v;  // CSSOM: allowed by the CSP, a style attribute is not
     else e.setAttribute(k, v === true ? "" : v);
   }
   for (const c of children.flat()) if (c !== undefined && c !== null) e.append(c);

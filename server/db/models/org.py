@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from server.auth.scopes import ALL_SCOPES
 from server.db.base import Base, UTCDateTime, one_of, utcnow
 from server.domain.enums import Role, values
 
@@ -24,12 +25,13 @@ class User(Base):
     __tablename__ = "users"
     __table_args__ = (
         UniqueConstraint("college_id", "external_id"),
+        UniqueConstraint("college_id", "email"),  # per college: another college's addresses cannot be probed
         one_of("role", values(Role)),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     college_id: Mapped[int] = mapped_column(ForeignKey("colleges.id", ondelete="CASCADE"), index=True)
-    email: Mapped[str] = mapped_column(String(255), unique=True)
+    email: Mapped[str] = mapped_column(String(255))
     full_name: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(32))
     external_id: Mapped[str | None] = mapped_column(String(128))  # the college's own id for the person
@@ -69,6 +71,7 @@ class ApiKey(Base):
     name: Mapped[str] = mapped_column(String(128))
     prefix: Mapped[str] = mapped_column(String(16), unique=True)
     key_hash: Mapped[str] = mapped_column(String(64))
+    scopes: Mapped[list[str]] = mapped_column(JSON, default=lambda: list(ALL_SCOPES))  # server.auth.scopes
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

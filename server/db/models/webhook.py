@@ -19,7 +19,8 @@ class WebhookEndpoint(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     college_id: Mapped[int] = mapped_column(ForeignKey("colleges.id", ondelete="CASCADE"), index=True)
     url: Mapped[str] = mapped_column(String(1024))
-    secret: Mapped[str] = mapped_column(String(128))  # HMAC key: needed in clear to sign; shown once to the college
+    # HMAC key, encrypted with the server's key (server.security.secretbox: "fernet:<token>"); shown once
+    secret: Mapped[str] = mapped_column(String(512))
     events: Mapped[list[str]] = mapped_column(JSON)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
