@@ -14,7 +14,7 @@ from alembic import op
 
 
 revision: str = '0004_lti_privacy'
-down_revision: str | None = '0001'
+down_revision: str | None = '0002_live_score'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
