@@ -110,6 +110,9 @@ def summary(db: Session, attempt: Attempt) -> dict[str, Any]:
 
 
 def integrity_report(db: Session, attempt: Attempt) -> dict[str, Any]:
+    """The attempt's integrity report (college API, webhooks): its reviews and its proctoring session's score
+    (recommendation, breakdown; provisional while the session runs), events by kind, chain head and the chain
+    verified now."""
     sess = session_of(db, attempt)
     reviews = db.execute(select(Review).where(Review.attempt_id == attempt.id).order_by(Review.id)).scalars().all()
     out: dict[str, Any] = {
@@ -134,6 +137,10 @@ def integrity_report(db: Session, attempt: Attempt) -> dict[str, Any]:
     return out | {"session": {
         "id": sess.id, "status": sess.status, "started_at": iso(sess.started_at),
         "ended_at": iso(sess.ended_at), "integrity_score": sess.integrity_score,
+        "score_recommendation": sess.score_recommendation, "score_breakdown": sess.score_breakdown,
+        "score_provisional": bool(sess.integrity_score is not None and (sess.report or {}).get("provisional")),
+        "counts": {kind: k["count"] for kind, k in sorted(by_kind.items())},
+        "chain_head": {"seq": sess.event_count - 1, "hash": sess.chain_head} if sess.chain_head else None,
         "event_count": sess.event_count, "events": len(events), "events_by_kind": by_kind, "stream_gaps": sess.stream_gaps or [],
         "chain": chain.to_dict(), "report": sess.report,
     }}
@@ -175,7 +182,7 @@ def transition(db: Session, attempt: Attempt, target: S, *, actor: str = "system
             view = grade_view(attempt)
             if view.status == "published":
                 _footprint_grade(db, attempt, college_id, view, now)
-        outbox.enqueue(db, college_id, WEBHOOK_FOR[tgt], summary(db, attempt))
+        outbox.enqueue(db, college_id, WEBHOOK_FOR[tgt], summary(db, attempt) | {"integrity": integrity_report(db, attempt)})
     db.flush()
     log.info("attempt transition", extra={"attempt_id": attempt.id, "from": frm.value, "to": tgt.value,
                                           "actor": actor, "reason": reason})
