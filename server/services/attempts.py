@@ -280,6 +280,7 @@ def start(db: Session, exam: Exam, student_id: int, now: datetime | None = None)
     return attempt, True
 
 
+NODE_SILENCE_S = 10.0  # a live session's node sends heartbeats every 5 s: silent this much longer, it is gone
 UNPROCTORED_ALLOWED = "unproctored_allowed"  # the chain record of a proctor letting the attempt go on unwatched
 
 
@@ -296,6 +297,9 @@ def proctoring_interruption(db: Session, attempt: Attempt, grace_s: float,
     reason = None
     if sess.status in (SessionStatus.ended.value, SessionStatus.error.value):
         reason = f"the proctoring session has {'ended' if sess.status == 'ended' else 'failed'}"
+    elif sess.status == SessionStatus.live.value and sess.last_seen_at is not None and \
+            (now - sess.last_seen_at).total_seconds() > grace_s + NODE_SILENCE_S:
+        reason = f"the server analysing the camera stream has been silent for longer than the {grace_s:g} s grace period"
     elif sess.status == SessionStatus.stream_lost.value:
         gaps = sess.stream_gaps or []
         start = gaps[-1].get("start") if gaps and gaps[-1].get("end") is None else None
