@@ -388,6 +388,10 @@ class LiveHub:
                     self.store.logged("heartbeat", self.stores.sessions.heartbeat, s.sid, self.node_id)
                 # the attempt may have been submitted, timed out or ended elsewhere: the session follows it
                 self.browser.spawn(self.attempt_over(s))
-                if s.last_scored_mono is None or now - s.last_scored_mono >= self.settings.live_provisional_score_s:
-                    s.last_scored_mono = now
+                # the provisional score: every live_provisional_score_s while events come or stay open, else every
+                # 4 periods (the shares only shrink as time passes): a chain read, off the event loop
+                period = self.settings.live_provisional_score_s
+                quiet = s.events_stored == s.scored_events and not s.open_events
+                if s.last_scored_mono is None or now - s.last_scored_mono >= (4 * period if quiet else period):
+                    s.last_scored_mono, s.scored_events = now, s.events_stored
                     self.browser.spawn(self._provisional_score(s))

@@ -81,6 +81,7 @@ class LiveSession:
     bursts: dict[str, Burst] = field(default_factory=dict)  # browser signals gathered in their window (bounds.py)
     limits: dict[str, RateLimit] = field(default_factory=dict)  # the page's check requests, per request kind
     last_scored_mono: float | None = None  # when the provisional score was last computed
+    scored_events: int = 0  # events_stored when it was
     ending: bool = False
     created_mono: float = field(default_factory=time.monotonic)
     # checks (checks.py)
