@@ -5,8 +5,11 @@ Browser -> server (:data:`ClientMessage`):
 - ``{"type": "browser_signal", "kind": "tab_switch"|"fullscreen_exit"|"copy_paste"|"devtools",
   "phase": "start"|"end"|"instant", "details": {...}}``: a tab/window switch or leaving full screen opens with
   ``start`` and closes with ``end`` (one event with its duration); copy/cut/paste and devtools-like signals are
-  ``instant``.
-- ``{"type": "identity_check"}``: check the live face against the enrolment now (answer: ``identity_result``).
+  ``instant``. Bounded (``browser.py``): at most ``MAX_DETAIL_KEYS`` detail keys, texts cut to
+  ``live_signal_detail_chars``, and the signals of one kind within ``live_signal_burst_s`` are one event with
+  their ``count``.
+- ``{"type": "identity_check"}``: check the live face against the enrolment now (answer: ``identity_result``);
+  at most ``live_check_requests_per_min`` a minute (so is ``room_scan`` start), else ``error`` ``rate_limited``.
 - ``{"type": "room_scan", "phase": "start"|"end"}``: the student started / finished the 360° turn.
 - ``{"type": "exam_state", "state": "started"|"submitted"}``: what the exam page did. The page asks, the
   server decides: ``submitted`` never ends the session by itself (the attempt's submit API, its time-out, the
