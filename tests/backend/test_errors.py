@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 
 from server.api import errors
 from server.services.errors import (
-    Conflict, DomainError, Expired, Forbidden, Invalid, NotFound, RuleViolation, Unauthenticated, Unsupported,
+    Conflict, DomainError, Expired, Forbidden, Invalid, NotFound, ProctoringInterrupted, RuleViolation, Unauthenticated, Unsupported,
     UpstreamFailed, WrongState,
 )
 
@@ -25,6 +25,8 @@ CASES = [
     (RuleViolation("attestation must be proctored"), 422, "rule_violation", None),
     (Expired("this selection expired or was used"), 410, "expired", None),
     (UpstreamFailed("the LMS roster could not be read"), 502, "upstream_failed", None),
+    (ProctoringInterrupted("answers are not accepted: the proctoring session has ended",
+                           {"session_status": "ended"}), 409, "proctoring_interrupted", {"session_status": "ended"}),
 ]
 
 
