@@ -45,7 +45,6 @@ __all__ = ["LiveError", "LiveHub", "LiveSession"]
 log = logging.getLogger(__name__)
 
 HEARTBEAT_S = 5.0
-ORPHAN_SWEEP_BEATS = 6  # every 30 s: sessions whose node is gone for longer than the grace period are ended
 WATCHDOG_S = 0.5
 
 
@@ -353,33 +352,9 @@ class LiveHub:
                         self.pool.close_session(s.sid)
                     self._sessions.pop(s.sid, None)
 
-    def _end_orphans(self) -> list[str]:
-        """(Store thread) Sessions no node has served for longer than the grace period (their node died and the
-        student did not come back): ended as ``error`` with their score, from their stored chains."""
-        seen_before = datetime.now(timezone.utc) - timedelta(seconds=max(self.settings.live_grace_s, 2 * HEARTBEAT_S))
-        ended = []
-        for state in self.stores.sessions.stale(seen_before):
-            if state.id in self._sessions:
-                continue
-            t0 = epoch(state.started_at) if state.started_at else time.time()
-            seen = epoch(state.last_seen_at) if state.last_seen_at else t0
-            engine = self.engine_settings.with_overrides(state.settings_overrides or {})
-            try:
-                if end_scored(self.stores, state.id, engine, max(0.0, seen - t0 + self.settings.live_grace_s),
-                              "error", reason="no server held the session and the student did not come back "
-                                              "within the grace period"):
-                    ended.append(state.id)
-            except Exception as exc:  # noqa: BLE001 - another node ended it meanwhile
-                log.info("session %s: ending an orphan: %s", state.id, exc)
-        return ended
-
     async def _heartbeats(self) -> None:
-        beats = 0
         while True:
             await asyncio.sleep(HEARTBEAT_S)
-            beats += 1
-            if beats % ORPHAN_SWEEP_BEATS == 0:
-                self.store.logged("ending orphaned sessions", self._end_orphans)
             now = time.monotonic()
             for s in list(self._sessions.values()):
                 if s.ending:

@@ -89,27 +89,18 @@ def test_a_running_session_has_a_provisional_score_and_the_final_one_stays(clien
     assert view["score"]["provisional"] is False and view["score_provisional"] is False
 
 
-def test_a_silent_node_means_no_proctoring_and_its_orphans_end_scored(client, world, factory, tmp_path) -> None:
-    """The node serving a session died: answers are refused once its silence outlasts the grace period, and any
-    node's hub ends such an orphaned session as ``error`` with its score from the stored chain."""
-    from server.live.hub import LiveHub
-    from server.settings import ServerSettings
-    from server.storage import build_stores
 
+def test_a_silent_node_means_no_proctoring(client, world, factory) -> None:
+    """The node serving a session died: answers are refused once its silence outlasts the grace period."""
     aid, sid, qid = _started(client, world)
-    settings = ServerSettings(data_dir=tmp_path, live_grace_s=30.0)
-    stores = build_stores(settings, factory)
-    stores.sessions.mark_live(sid, "node-gone", at=utcnow() - timedelta(seconds=20))
-    save = lambda: client.put(f"/api/student/attempts/{aid}/answers/{qid}", headers=world.h("alice"),  # noqa: E731
-                              json={"response": 1})
-    assert save().status_code == 200  # within the default 120 s grace (the API's settings)
-    stores.sessions.heartbeat(sid, "node-gone", at=utcnow() - timedelta(seconds=400))
+    sessions = SqlSessionStore(factory)
+    sessions.mark_live(sid, "node-gone", at=utcnow() - timedelta(seconds=20))
+
+    def save():
+        return client.put(f"/api/student/attempts/{aid}/answers/{qid}", headers=world.h("alice"), json={"response": 1})
+
+    assert save().status_code == 200  # within the 120 s grace period
+    sessions.heartbeat(sid, "node-gone", at=utcnow() - timedelta(seconds=400))
     r = save()
-    assert r.status_code == 409 and r.json()["error"]["details"]["session_status"] == "live"
-    hub = LiveHub(stores, settings)
-    assert hub._end_orphans() == [sid]
-    state = stores.sessions.get(sid)
-    assert state.status == "error" and state.integrity_score is not None and not state.score_provisional
-    end = stores.events.list(sid)[-1]["record"]
-    assert end["type"] == "session_end" and "grace period" in end["reason"]
-    assert hub._end_orphans() == []  # ended once
+    assert r.status_code == 409 and r.json()["error"]["code"] == "proctoring_interrupted"
+    assert r.json()["error"]["details"]["session_status"] == "live"
