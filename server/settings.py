@@ -116,6 +116,10 @@ class ServerSettings(BaseSettings):
     live_rescan_after_events: list[str] = ["multiple_faces", "speech"]  # these events make the server ask for a re-scan
     live_rescan_min_interval_s: float = 300.0  # at most one such re-scan request per session this often
     live_identity_check_s: float = 8.0  # the identity step looks at live frames this long for a matching face
+    live_signal_burst_s: float = 5.0  # browser signals of one kind within this window become one event with a count
+    live_signal_detail_chars: int = 200  # each text in a browser signal's details is cut to this many characters
+    live_check_requests_per_min: int = 6  # the page may ask for the identity step / a room scan this often a minute
+    live_provisional_score_s: float = 15.0  # a running session's provisional score is recomputed this often
     live_retention_days: int = 365  # how long recordings are kept (told to the student on the consent screen)
     live_max_body_bytes: int = 65536  # offers and other live requests larger than this get 413
     live_max_photo_bytes: int = 5_000_000  # one enrolment photo

@@ -111,12 +111,23 @@ class KindTally(BaseModel):
     severities: dict[str, int]
 
 
+class ChainHeadOut(BaseModel):
+    seq: int
+    hash: str
+
+
 class IntegritySessionOut(BaseModel):
     id: str
     status: str
     started_at: str | None
     ended_at: str | None
     integrity_score: Number | None
+    score_recommendation: str | None = Field(description="clean, suspicious or violation (proctor.score)")
+    score_breakdown: dict[str, Any] | None = Field(description="kind -> {count, seconds, share, weight, penalty}")
+    score_provisional: bool = Field(description="true while the session runs: the latest provisional score; "
+                                                "false once it ended (the final score)")
+    counts: dict[str, int] = Field(description="engine events by kind, each counted once")
+    chain_head: ChainHeadOut | None = Field(description="the last entry of the session's hash chain")
     event_count: int = Field(description="entries in the session's hash chain")
     events: int = Field(description="engine events, each counted once (folded)")
     events_by_kind: dict[str, KindTally]

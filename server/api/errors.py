@@ -13,6 +13,8 @@ status and its own code; an unknown proctoring session 404, a database integrity
 (storage_full), an unreachable object store 503 (storage_unavailable, with ``Retry-After``; the details of storage errors go to the log, not to the caller), anything else 500
 (internal_error). Request validation answers 422 (validation_error).
 
+ProctoringInterrupted is a Conflict: 409 with its own code (proctoring_interrupted).
+
 ``ApiError`` is for the HTTP layer's own refusals that have no domain meaning (a body too large, a body that
 is not JSON, a service switched off), raised by routes only.
 """

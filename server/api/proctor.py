@@ -143,6 +143,24 @@ def mark_error(attempt_id: int, body: ErrorIn, db: DB, me: Proctor) -> dict[str,
     return attempt_ops.summary(db, attempt)
 
 
+class AllowUnproctoredIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=5000)
+
+
+class AllowedOut(BaseModel):
+    attempt: AttemptOut
+    seq: int
+
+
+@router.post("/attempts/{attempt_id}/allow-unproctored", response_model=AllowedOut,
+             summary="Let a proctored attempt go on without live proctoring (its answers are accepted again); "
+                     "recorded in the session's chain with the reason")
+def allow_unproctored(attempt_id: int, body: AllowUnproctoredIn, db: DB, me: Proctor) -> dict[str, Any]:
+    attempt = access.college_attempt(db, me, attempt_id)
+    entry = attempt_ops.allow_unproctored(db, attempt, me.user_id, body.reason)
+    return {"attempt": attempt_ops.summary(db, attempt), "seq": entry["seq"]}
+
+
 @router.post("/attempts/{attempt_id}/review", status_code=201, response_model=DecisionOut,
              summary="Record a decision: verify, reject or send to a second review (moves the attempt's state)")
 def review(attempt_id: int, body: ReviewIn, db: DB, me: Proctor) -> dict[str, Any]:

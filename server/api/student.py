@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, BackgroundTasks, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import select
@@ -159,14 +159,29 @@ def save_answer(attempt_id: int, question_id: int, body: AnswerIn, db: DB, me: S
     attempt = access.own_attempt(db, me, attempt_id)
     if attempt_ops.expire_if_overdue(db, attempt, settings.deadline_grace_s):
         return _timed_out(db, attempt)
-    answer = attempt_ops.save_answer(db, attempt, question_id, body.response)
+    answer = attempt_ops.save_answer(db, attempt, question_id, body.response, live_grace_s=settings.live_grace_s)
     return {"question_id": question_id, "response": answer.response, "saved_at": answer.saved_at.isoformat()}
 
 
-@router.post("/attempts/{attempt_id}/submit", response_model=AttemptOut, summary="Hand the attempt in")
-def submit(attempt_id: int, db: DB, me: Student, settings: Settings) -> Any:
+async def _end_proctoring(request: Request, session_id: str, reason: str) -> None:
+    """(After the response, the attempt's change committed) end the attempt's live proctoring session with its
+    final score: the server ends it, never the page (the live hub's watchdog would also see it within seconds)."""
+    hub = getattr(request.app.state, "live_hub", None)
+    if hub is not None:
+        await hub.end_session(session_id, status="ended", reason=reason)
+
+
+@router.post("/attempts/{attempt_id}/submit", response_model=AttemptOut,
+             summary="Hand the attempt in (a proctored attempt's live session then ends, scored)")
+def submit(attempt_id: int, db: DB, me: Student, settings: Settings, request: Request,
+           background: BackgroundTasks) -> Any:
     attempt = access.own_attempt(db, me, attempt_id)
+    sess = attempt_ops.session_of(db, attempt)
     if attempt_ops.expire_if_overdue(db, attempt, settings.deadline_grace_s):
+        if sess is not None:
+            background.add_task(_end_proctoring, request, sess.id, "the attempt timed out")
         return _timed_out(db, attempt)
     attempt_ops.submit(db, attempt, me.user_id)
+    if sess is not None:
+        background.add_task(_end_proctoring, request, sess.id, "the attempt was submitted")
     return attempt_ops.summary(db, attempt)

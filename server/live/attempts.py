@@ -1,5 +1,6 @@
 """What the live checks tell the attempt: identity verified, room scanned (the backend's attempt services move
-the attempt to ``ready_to_start`` once both are done)."""
+the attempt to ``ready_to_start`` once both are done); and what the live side asks of it: is it over (the
+server, not the page, decides when a proctored session ends)."""
 
 from __future__ import annotations
 
@@ -34,3 +35,33 @@ class AttemptHooks:
             if attempt.room_scanned_at is None and attempt.state == "created":
                 mark_room_scanned(db, attempt, actor="system")
             return attempt.state
+
+    def attempt_over(self, session_id: str, deadline_grace_s: float) -> str | None:
+        """The attempt's state if it is over (submitted, timed out, in error, decided), else None; an attempt
+        whose time ran out is moved to ``timed_out`` first."""
+        from server.domain.attempts import OPEN
+        from server.services.attempts import expire_if_overdue
+
+        with transaction(self.session_factory) as db:
+            attempt = self._attempt(db, session_id)
+            if attempt.state not in OPEN:
+                return attempt.state
+            if not self._overdue(db, attempt, deadline_grace_s):
+                return None
+        with transaction(self.session_factory, write_lock=True) as db:
+            attempt = self._attempt(db, session_id)
+            if attempt.state in OPEN:
+                expire_if_overdue(db, attempt, deadline_grace_s)
+            return None if attempt.state in OPEN else attempt.state
+
+    @staticmethod
+    def _overdue(db: Any, attempt: Attempt, grace_s: float) -> bool:
+        from datetime import timedelta
+
+        from server.db.base import utcnow
+        from server.services.attempts import window_end
+
+        now = utcnow()
+        if attempt.state == "started":
+            return attempt.deadline_at is not None and now > attempt.deadline_at + timedelta(seconds=grace_s)
+        return now > window_end(db, attempt.exam, attempt.student_id)

@@ -5,16 +5,22 @@ Browser -> server (:data:`ClientMessage`):
 - ``{"type": "browser_signal", "kind": "tab_switch"|"fullscreen_exit"|"copy_paste"|"devtools",
   "phase": "start"|"end"|"instant", "details": {...}}``: a tab/window switch or leaving full screen opens with
   ``start`` and closes with ``end`` (one event with its duration); copy/cut/paste and devtools-like signals are
-  ``instant``.
-- ``{"type": "identity_check"}``: check the live face against the enrolment now (answer: ``identity_result``).
+  ``instant``. Bounded (``browser.py``): at most ``MAX_DETAIL_KEYS`` detail keys, texts cut to
+  ``live_signal_detail_chars``, and the signals of one kind within ``live_signal_burst_s`` are one event with
+  their ``count``.
+- ``{"type": "identity_check"}``: check the live face against the enrolment now (answer: ``identity_result``);
+  at most ``live_check_requests_per_min`` a minute (so is ``room_scan`` start), else ``error`` ``rate_limited``.
 - ``{"type": "room_scan", "phase": "start"|"end"}``: the student started / finished the 360° turn.
-- ``{"type": "exam_state", "state": "started"|"submitted"}``: what the exam page did.
+- ``{"type": "exam_state", "state": "started"|"submitted"}``: what the exam page did. The page asks, the
+  server decides: ``submitted`` never ends the session by itself (the attempt's submit API, its time-out, the
+  grace period or a proctor do); if the attempt is not over it is recorded as ``page_request_refused``.
 - ``{"type": "step", "step": "identity"|"room_scan"|"exam"|...}``: the page moved to a step (entering the room
   scan step makes the server send ``room_scan_request``).
 - ``{"type": "ping"}``.
 
 Server -> browser (:func:`warning`, :func:`room_scan_request`, :func:`room_scan_progress`, :func:`exam_state`,
-``identity_result``, ``room_scan_recorded``, ``pong``): warnings carry a ``code`` the page translates
+``identity_result``, ``room_scan_recorded``, ``pong``, ``error`` with a ``code``: ``bad_message``,
+``rate_limited`` (with ``request`` and ``retry_after_s``), ``page_request_refused``): warnings carry a ``code`` the page translates
 (``warning.<kind>``) and an English ``text``.
 
 - ``room_scan_request``: scan the room now (on the room scan step; during the exam ``"rescan": true`` with a
@@ -37,6 +43,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from proctor.events import BROWSER_KINDS, EVENT_KINDS
 
 MAX_MESSAGE_BYTES = 4096
+MAX_DETAIL_KEYS = 8  # a browser signal's details: at most this many keys of at most 40 characters
 
 
 class _Msg(BaseModel):
@@ -47,7 +54,8 @@ class BrowserSignal(_Msg):
     type: Literal["browser_signal"]
     kind: Literal[BROWSER_KINDS]  # type: ignore[valid-type]  # the engine's list (proctor.events)
     phase: Literal["start", "end", "instant"] = "instant"
-    details: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
+    details: dict[Annotated[str, Field(max_length=40)], str | int | float | bool | None] = Field(
+        default_factory=dict, max_length=MAX_DETAIL_KEYS)  # texts are cut to live_signal_detail_chars
 
 
 class IdentityCheckRequest(_Msg):

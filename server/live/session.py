@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from proctor.events import fold_events
 from proctor.model_files import model_versions
-from proctor.recorder import SessionRecorder
+from proctor.recorder import SessionRecorder, score_records
 from proctor.score import IntegrityScore
 from proctor.settings import EngineSettings
 from server.live import protocol
@@ -52,12 +52,27 @@ def end_scored(stores: Stores, sid: str, settings: EngineSettings, t_end: float,
     return score
 
 
+def score_provisional(stores: Stores, sid: str, settings: EngineSettings, t: float) -> IntegrityScore | None:
+    """(Store thread) A running session's provisional score from its chain so far (open events count up to
+    ``t``), by the same code as the final one; stored with the session unless it has ended meanwhile."""
+    state = stores.sessions.get(sid)
+    if state is None or not state.is_active:
+        return None
+    duration = round(max(t, 0.0), 3)
+    score = score_records([e["record"] for e in stores.events.list(sid)], duration, settings)
+    stored = stores.sessions.set_provisional_score(
+        sid, integrity_score=score.score, score_recommendation=score.recommendation, score_breakdown=score.breakdown,
+        report={"source": "live", "score": score.to_dict(), "duration_s": duration})
+    return None if stored is None else score
+
+
 class SessionFlow:
     def __init__(self, settings: ServerSettings, node_id: str, store: StoreSink, pool: AnalysisPool,
                  analysis: Analysis, forget: Callable[[str], None]):
         self.settings, self.node_id, self.store = settings, node_id, store
         self.stores = store.stores
         self.pool, self.analysis, self.forget = pool, analysis, forget
+        self.signals: Any = None  # the data channel in (BrowserMessages): its signal bursts are flushed at the end
 
     # ---- opening ---------------------------------------------------------------------------------------
     async def open(self, state: SessionState, resumed: bool, engine: EngineSettings,
@@ -150,8 +165,13 @@ class SessionFlow:
     def close_signals(self, s: LiveSession, t: float, reason: str) -> None:
         """Browser signals still open (a tab switch) end with the connection or the exam."""
         for kind, start in list(s.open_signals.items()):
-            self.analysis.raise_event(s.sid, kind, start, t, "browser", {"closed_by": reason})
+            if self.signals is not None:
+                self.signals.signal(s, kind, start, t, {"closed_by": reason})
+            else:
+                self.analysis.raise_event(s.sid, kind, start, t, "browser", {"closed_by": reason})
         s.open_signals.clear()
+        if self.signals is not None:
+            self.signals.flush_signals(s)
 
     def lost(self, s: LiveSession, reason: str) -> None:
         if s.lost_t is not None or s.ending:

@@ -14,6 +14,7 @@ from proctor.events import severity_for
 if TYPE_CHECKING:
     from aiortc import RTCDataChannel, RTCPeerConnection, RTCRtpReceiver
 
+    from server.live.bounds import Burst, RateLimit
     from server.recording import SegmentRecorder
 
 LATENCY_SAMPLES = 5000
@@ -80,6 +81,10 @@ class LiveSession:
     lost_t: float | None = None  # session time the stream was lost (None while it flows)
     lost_mono: float | None = None
     open_signals: dict[str, float] = field(default_factory=dict)  # browser signals started, not ended
+    bursts: dict[str, Burst] = field(default_factory=dict)  # browser signals gathered in their window (bounds.py)
+    limits: dict[str, RateLimit] = field(default_factory=dict)  # the page's check requests, per request kind
+    last_scored_mono: float | None = None  # when the provisional score was last computed
+    scored_events: int = 0  # events_stored when it was
     ending: bool = False
     created_mono: float = field(default_factory=time.monotonic)
     # checks (checks.py)

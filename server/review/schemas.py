@@ -31,6 +31,7 @@ class SessionMeta(_Open):
     ended_at: str | None
     integrity_score: float | None
     score_recommendation: str | None
+    score_provisional: bool = False  # a running session's latest provisional score (the final one at its end)
     stream_gaps: list[dict[str, Any]]
     event_count: int
     attempt_id: int
@@ -66,8 +67,9 @@ class SessionView(SessionMeta):
     browser_events: list[dict[str, Any]]
     room_scan: dict[str, Any]
     identity: dict[str, Any]
-    proctor_actions: list[dict[str, Any]]
-    score: dict[str, Any] | None  # {score, recommendation, duration_s, breakdown}
+    proctor_actions: list[dict[str, Any]]  # messages, ends, unproctored_allowed
+    page_requests_refused: list[dict[str, Any]] = []  # what the page asked and the server refused
+    score: dict[str, Any] | None  # {score, recommendation, duration_s, breakdown, provisional}
     verification: dict[str, Any]
     chain_head: str | None
     entries: int

@@ -134,6 +134,8 @@ def session_meta(db: Session, s: ProctoringSession) -> dict[str, Any]:
         "created_at": s.created_at.isoformat(), "started_at": s.started_at.isoformat() if s.started_at else None,
         "ended_at": s.ended_at.isoformat() if s.ended_at else None, "integrity_score": s.integrity_score,
         "score_recommendation": s.score_recommendation,
+        # a running session's score is provisional (recomputed every live_provisional_score_s); final once ended
+        "score_provisional": bool(s.integrity_score is not None and (s.report or {}).get("provisional")),
         "stream_gaps": s.stream_gaps or [], "event_count": s.event_count,
         "attempt_id": attempt.id, "attempt_state": attempt.state,
         "student": {"id": student.id, "full_name": student.full_name, "external_id": student.external_id},
@@ -165,7 +167,9 @@ def session_view(db: Session, stores: Stores, s: ProctoringSession) -> dict[str,
                       "events": [e for e in events if e["kind"].startswith("room_scan")]},
         "identity": {"photos": photos, "threshold": threshold,
                      "steps": _records(entries, "identity_step")},
-        "proctor_actions": _records(entries, "proctor_message") + _records(entries, "proctor_end"),
+        "proctor_actions": _records(entries, "proctor_message") + _records(entries, "proctor_end")
+        + _records(entries, "unproctored_allowed"),
+        "page_requests_refused": _records(entries, "page_request_refused"),
         "score": _score(s) or next((e["record"].get("score") for e in reversed(entries)
                                                         if isinstance(e["record"], dict)
                                                         and e["record"].get("type") == "session_end"), None),
@@ -185,7 +189,7 @@ def _score(s: ProctoringSession) -> dict[str, Any] | None:
     """The score stored with the session (a live session's when it ended, an import's from its file)."""
     stored = (s.report or {}).get("score")
     if stored:
-        return stored
+        return {**stored, "provisional": bool((s.report or {}).get("provisional"))}
     if s.integrity_score is None or s.score_recommendation is None:
         return None
     return {"score": s.integrity_score, "recommendation": s.score_recommendation,

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from server.services.errors import Conflict, Invalid, NotFound, WrongState
+from server.services.errors import Conflict, Invalid, NotFound, ProctoringInterrupted, WrongState
 from server.db.base import iso, utcnow
 from server.db.models import (
     Allowance, Answer, Attempt, AttemptTransition, Exam, ProctoringSession, Question, Review, SessionEvent,
@@ -26,9 +26,9 @@ from server.db.queries import attempts_of_college as attempts_of_college_query
 from server.domain import grading
 from server.domain.attempts import OPEN, Guards, check_transition
 from server.domain.enums import AttemptState as S
-from server.domain.enums import QuestionKind, Verb, WebhookEvent
+from server.domain.enums import QuestionKind, SessionStatus, Verb, WebhookEvent
 from server.services import access, footprint
-from server.storage.events import verify_in
+from server.storage.events import append_in, list_in, verify_in
 from server.webhooks import outbox
 
 log = logging.getLogger("server.attempts")
@@ -110,6 +110,9 @@ def summary(db: Session, attempt: Attempt) -> dict[str, Any]:
 
 
 def integrity_report(db: Session, attempt: Attempt) -> dict[str, Any]:
+    """The attempt's integrity report (college API, webhooks): its reviews and its proctoring session's score
+    (recommendation, breakdown; provisional while the session runs), events by kind, chain head and the chain
+    verified now."""
     sess = session_of(db, attempt)
     reviews = db.execute(select(Review).where(Review.attempt_id == attempt.id).order_by(Review.id)).scalars().all()
     out: dict[str, Any] = {
@@ -134,6 +137,10 @@ def integrity_report(db: Session, attempt: Attempt) -> dict[str, Any]:
     return out | {"session": {
         "id": sess.id, "status": sess.status, "started_at": iso(sess.started_at),
         "ended_at": iso(sess.ended_at), "integrity_score": sess.integrity_score,
+        "score_recommendation": sess.score_recommendation, "score_breakdown": sess.score_breakdown,
+        "score_provisional": bool(sess.integrity_score is not None and (sess.report or {}).get("provisional")),
+        "counts": {kind: k["count"] for kind, k in sorted(by_kind.items())},
+        "chain_head": {"seq": sess.event_count - 1, "hash": sess.chain_head} if sess.chain_head else None,
         "event_count": sess.event_count, "events": len(events), "events_by_kind": by_kind, "stream_gaps": sess.stream_gaps or [],
         "chain": chain.to_dict(), "report": sess.report,
     }}
@@ -175,7 +182,7 @@ def transition(db: Session, attempt: Attempt, target: S, *, actor: str = "system
             view = grade_view(attempt)
             if view.status == "published":
                 _footprint_grade(db, attempt, college_id, view, now)
-        outbox.enqueue(db, college_id, WEBHOOK_FOR[tgt], summary(db, attempt))
+        outbox.enqueue(db, college_id, WEBHOOK_FOR[tgt], summary(db, attempt) | {"integrity": integrity_report(db, attempt)})
     db.flush()
     log.info("attempt transition", extra={"attempt_id": attempt.id, "from": frm.value, "to": tgt.value,
                                           "actor": actor, "reason": reason})
@@ -273,11 +280,67 @@ def start(db: Session, exam: Exam, student_id: int, now: datetime | None = None)
     return attempt, True
 
 
-def save_answer(db: Session, attempt: Attempt, question_id: int, response: Any, now: datetime | None = None) -> Answer:
+NODE_SILENCE_S = 10.0  # a live session's node sends heartbeats every 5 s: silent this much longer, it is gone
+UNPROCTORED_ALLOWED = "unproctored_allowed"  # the chain record of a proctor letting the attempt go on unwatched
+
+
+def proctoring_interruption(db: Session, attempt: Attempt, grace_s: float,
+                            now: datetime | None = None) -> dict[str, Any] | None:
+    """Why a started proctored attempt has no live proctoring now (its session ended, or its stream has been
+    lost for longer than ``grace_s``), or None: proctored, not proctored, or a proctor allowed it to go on."""
+    if not attempt.exam.proctored:
+        return None
+    sess = session_of(db, attempt)
+    if sess is None:
+        return None
+    now = now or utcnow()
+    reason = None
+    if sess.status in (SessionStatus.ended.value, SessionStatus.error.value):
+        reason = f"the proctoring session has {'ended' if sess.status == 'ended' else 'failed'}"
+    elif sess.status == SessionStatus.live.value and sess.last_seen_at is not None and \
+            (now - sess.last_seen_at).total_seconds() > grace_s + NODE_SILENCE_S:
+        reason = f"the server analysing the camera stream has been silent for longer than the {grace_s:g} s grace period"
+    elif sess.status == SessionStatus.stream_lost.value:
+        gaps = sess.stream_gaps or []
+        start = gaps[-1].get("start") if gaps and gaps[-1].get("end") is None else None
+        if start is not None and (now - datetime.fromisoformat(start)).total_seconds() > grace_s:
+            reason = f"the camera stream has been lost for longer than the {grace_s:g} s grace period"
+    if reason is None:
+        return None
+    if any(e["record"].get("type") == UNPROCTORED_ALLOWED for e in list_in(db, sess.id)):
+        return None
+    return {"reason": reason, "session_id": sess.id, "session_status": sess.status}
+
+
+def allow_unproctored(db: Session, attempt: Attempt, actor_id: int, reason: str,
+                      now: datetime | None = None) -> dict[str, Any]:
+    """A proctor lets a proctored attempt go on without live proctoring: recorded in the session's chain (the
+    answers it then accepts are on the record as given unwatched)."""
+    if not attempt.exam.proctored:
+        raise Conflict("the exam is not proctored: nothing to allow", {"attempt_id": attempt.id})
+    if attempt.state not in (S.started, S.ready_to_start, S.created):
+        raise WrongState(f"the attempt is {attempt.state}: it is over", {"from": attempt.state})
+    sess = session_of(db, attempt)
+    if sess is None:
+        raise NotFound.of("proctoring session of attempt", attempt.id)
+    now = now or utcnow()
+    t = (now - sess.started_at).total_seconds() if sess.started_at else None
+    [entry] = append_in(db, sess.id, [{"type": UNPROCTORED_ALLOWED, "t": None if t is None else round(t, 3),
+                                       "by": f"user:{actor_id}", "reason": reason, "session_status": sess.status}])
+    log.info("unproctored allowed", extra={"attempt_id": attempt.id, "by": actor_id})
+    return entry
+
+
+def save_answer(db: Session, attempt: Attempt, question_id: int, response: Any, now: datetime | None = None,
+                live_grace_s: float = float("inf")) -> Answer:
     now = now or utcnow()
     if attempt.state != S.started:
         raise WrongState(f"answers are saved only while the attempt is started "
                          f"(it is {attempt.state})", {"from": attempt.state})
+    interrupted = proctoring_interruption(db, attempt, live_grace_s, now)
+    if interrupted is not None:
+        raise ProctoringInterrupted(f"answers are not accepted: {interrupted['reason']}; reconnect the camera or "
+                                    f"ask the proctor", interrupted)
     question = db.get(Question, question_id)
     if question is None or question.exam_id != attempt.exam_id:
         raise NotFound.of("question", question_id)

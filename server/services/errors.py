@@ -64,6 +64,13 @@ class WrongState(Conflict):
     code = "illegal_transition"
 
 
+class ProctoringInterrupted(Conflict):
+    """A proctored attempt has no live proctoring now (the stream was lost past its grace period, or the session
+    ended): its answers are refused until a proctor allows the attempt to go on without it."""
+
+    code = "proctoring_interrupted"
+
+
 class Invalid(DomainError):
     """The input is well formed but its values are not acceptable."""
 

@@ -53,6 +53,11 @@ class SessionState:
     def is_active(self) -> bool:
         return self.status in ACTIVE
 
+    @property
+    def score_provisional(self) -> bool:
+        """The stored score is a running session's latest provisional one (the final one comes with its end)."""
+        return bool(self.report and self.report.get("provisional"))
+
 
 class SessionStore(Protocol):
     def get(self, session_id: str) -> SessionState | None: ...
@@ -72,6 +77,9 @@ class SessionStore(Protocol):
     def end(self, session_id: str, *, status: str = "ended", at: datetime | None = None,
             integrity_score: float | None = None, report: dict[str, Any] | None = None,
             score_recommendation: str | None = None, score_breakdown: dict[str, Any] | None = None) -> SessionState: ...
+
+    def set_provisional_score(self, session_id: str, *, integrity_score: float, score_recommendation: str,
+                              score_breakdown: dict[str, Any], report: dict[str, Any]) -> SessionState | None: ...
 
     def stale(self, seen_before: datetime) -> list[SessionState]: ...
 
@@ -220,6 +228,20 @@ class SqlSessionStore:
 
             logging.getLogger("server.evidence").error("evidence checkpoint refused",
                                                        extra={"session_id": session_id, "reason": str(exc)})
+
+    def set_provisional_score(self, session_id: str, *, integrity_score: float, score_recommendation: str,
+                              score_breakdown: dict[str, Any], report: dict[str, Any]) -> SessionState | None:
+        """A running session's provisional score (``report["provisional"]`` is true); None if it has ended (its
+        final score is never overwritten)."""
+        with transaction(self.session_factory, write_lock=True) as db:
+            row = self._locked(db, session_id)
+            if row.status not in ACTIVE:
+                return None
+            row.integrity_score = float(integrity_score)
+            row.score_recommendation = score_recommendation
+            row.score_breakdown = score_breakdown
+            row.report = {**report, "provisional": True}
+            return state_of(db, row)
 
     def stale(self, seen_before: datetime) -> list[SessionState]:
         with transaction(self.session_factory) as db:

@@ -8,8 +8,8 @@ from fastapi.testclient import TestClient
 
 from server.api import errors
 from server.services.errors import (
-    AccountAmbiguous, Conflict, DomainError, Expired, Forbidden, Invalid, NotFound, RuleViolation, TooManyAttempts,
-    Unauthenticated, Unsupported, UpstreamFailed, WrongState,
+    AccountAmbiguous, Conflict, DomainError, Expired, Forbidden, Invalid, NotFound, ProctoringInterrupted,
+    RuleViolation, TooManyAttempts, Unauthenticated, Unsupported, UpstreamFailed, WrongState,
 )
 
 CASES = [
@@ -25,9 +25,8 @@ CASES = [
     (RuleViolation("attestation must be proctored"), 422, "rule_violation", None),
     (Expired("this selection expired or was used"), 410, "expired", None),
     (UpstreamFailed("the LMS roster could not be read"), 502, "upstream_failed", None),
-    (TooManyAttempts("too many failed sign-ins", 42, {"retry_after_s": 42}), 429, "rate_limited",
-     {"retry_after_s": 42}),
-    (AccountAmbiguous("say which college", {"field": "college"}), 409, "college_required", {"field": "college"}),
+    AccountAmbiguous, Conflict, DomainError, Expired, Forbidden, Invalid, NotFound, ProctoringInterrupted,
+    RuleViolation, TooManyAttempts, Unauthenticated, Unsupported, UpstreamFailed, WrongState,
 ]
 
 

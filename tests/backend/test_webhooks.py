@@ -218,6 +218,12 @@ def test_attempt_decisions_reach_the_college_signed(client, world, receiver, fac
     assert payload["type"] == "attempt.review_required"
     assert payload["data"]["id"] == aid and payload["data"]["state"] == "second_review_required"
     assert payload["data"]["grade"]["score"] is None
+    # the attempt's integrity report rides along: the session's final score, counts, chain head and its check
+    integrity = payload["data"]["integrity"]["session"]
+    assert integrity["status"] == "ended" and integrity["integrity_score"] == 100.0
+    assert integrity["score_recommendation"] == "clean" and integrity["score_provisional"] is False
+    assert integrity["score_breakdown"] == {} and integrity["counts"] == {}
+    assert integrity["chain"]["ok"] is True and integrity["chain_head"]["seq"] == integrity["event_count"] - 1
     ep_id = client.get("/api/v1/webhooks", headers=world.h("api")).json()[0]["id"]
     log = client.get(f"/api/v1/webhooks/{ep_id}/deliveries", headers=world.h("api")).json()
     assert log[0]["status"] == "delivered" and log[0]["log"][0]["status_code"] == 200

@@ -85,7 +85,7 @@ async def main(out_dir: Path, video: Path, audio: Path) -> None:
 
     from tests.live.rtc_client import LiveClient, encode_clip
     from tests.live.serving import Served
-    from tests.live.world import live_app, make_world
+    from tests.live.world import live_app, make_world, submit_attempt
 
     world = make_world(out_dir, live_ice_loopback=True, live_media_timeout_s=1.5, live_grace_s=30.0,
                        live_segment_s=3.0, live_workers=1, live_max_sessions=1)
@@ -177,7 +177,13 @@ async def main(out_dir: Path, video: Path, audio: Path) -> None:
             lambda m: m.get("type") == "exam_state" and m.get("state") == "resumed", timeout=20)
         await asyncio.sleep(6.0)
         result["stats_before_submit"] = await client.stats()
+        # the page cannot end the exam: its request is refused (and recorded), the session goes on
         client.send({"type": "exam_state", "state": "submitted"})
+        result["page_submit"] = await client.wait_for(
+            lambda m: m.get("type") == "error" and m.get("code") == "page_request_refused", timeout=20)
+        result["status_after_page_submit"] = (await client.stats()).get("status")
+        # the attempt is submitted (the server's path): the hub sees it and ends the session, scored
+        result["attempt_state"] = await asyncio.to_thread(submit_attempt, world, "alice")
         result["finished"] = await client.wait_for(
             lambda m: m.get("type") == "exam_state" and m.get("state") == "finished", timeout=40)
         await asyncio.sleep(1.0)

@@ -162,6 +162,9 @@ def test_live_messages_reach_the_student(run):
     seen = {(m["type"], m.get("kind") or m.get("state")) for m in result["messages"]}
     assert ("warning", "multiple_faces") in seen
     assert ("exam_state", "finished") in seen
+    # the page's "submitted" was a request the server refused; the attempt's submit ended the session
+    assert result["page_submit"]["request"] == "exam_state" and result["status_after_page_submit"] == "live"
+    assert result["attempt_state"] == "submitted" and result["finished"]["reason"] == "the attempt is submitted"
     assert result["room_scan_request"]["turn_deg"] == 360
 
 

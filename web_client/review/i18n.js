@@ -3,6 +3,7 @@
 import { useTexts } from "/common/i18n.js";
 
 const en = {
+  "score.provisional": "provisional, the session is running",
   "app.title": "Proctor review", "lang.label": "Language", "signin.heading": "Sign in", "signin.email": "E-mail",
   "signin.password": "Password", "signin.submit": "Sign in", "signin.error": "Sign-in failed: check your e-mail and password.",
   "signin.refused": "Access refused: only proctors may open the review workspace.", "signout": "Sign out",
@@ -47,6 +48,7 @@ const en = {
 };
 
 const ru = {
+  "score.provisional": "предварительная, сессия идёт",
   "app.title": "Проверка прокторинга", "lang.label": "Язык", "signin.heading": "Вход", "signin.email": "Эл. почта",
   "signin.password": "Пароль", "signin.submit": "Войти", "signin.error": "Не удалось войти: проверьте почту и пароль.",
   "signin.refused": "Доступ запрещён: рабочее место проверки только для прокторов.", "signout": "Выйти",
@@ -91,6 +93,7 @@ const ru = {
 };
 
 const kk = {
+  "score.provisional": "алдын ала, сессия жүріп жатыр",
   "app.title": "Прокторлық тексеру", "lang.label": "Тіл", "signin.heading": "Кіру", "signin.email": "Эл. пошта",
   "signin.password": "Құпиясөз", "signin.submit": "Кіру", "signin.error": "Кіру сәтсіз: поштаны және құпиясөзді тексеріңіз.",
   "signin.refused": "Кіруге тыйым салынған: тексеру орны тек прокторларға арналған.", "signout": "Шығу",

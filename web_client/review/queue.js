@@ -20,7 +20,7 @@ function render() {
   const body = $("queue-rows");
   body.replaceChildren(...state.rows.map((r) => el("tr", { class: "row", tabindex: 0, dataset: { session: r.id, score: r.integrity_score ?? "" },
       onclick: () => open(r), onkeydown: (e) => { if (e.key === "Enter") open(r); } },
-    el("td", {}, scoreBadge(r.integrity_score)),
+    el("td", {}, scoreBadge(r.integrity_score), r.score_provisional ? el("small", { class: "muted", dataset: { i18n: "score.provisional" } }, " " + t("score.provisional")) : ""),
     el("td", {}, el("a", { href: `/review/session?id=${r.id}` }, r.student.full_name), el("br"), el("small", { class: "muted" }, r.student.external_id || "")),
     el("td", {}, r.exam.title, el("br"), el("small", { class: "muted" }, `${r.course.code} · ${r.college.name}`)),
     el("td", {}, new Date(r.started_at || r.created_at).toLocaleString()),

@@ -223,7 +223,11 @@ function drawSummary() {
   $("attempt-state").textContent = t(`state.${v.attempt.state}`);
   $("attempt-state").dataset.state = v.attempt.state;
   const sc = v.score?.score ?? v.integrity_score;
-  $("score").replaceChildren(sc == null ? "—" : el("span", { class: `score ${sc < 60 ? "violation" : sc < 85 ? "suspicious" : "clean"}` }, String(sc)));
+  // a running session's score is provisional (the server recomputes it while the session runs); final at its end
+  const provisional = sc != null && (v.score?.provisional || v.score_provisional);
+  $("score").replaceChildren(...(sc == null ? ["—"] : [
+    el("span", { class: `score ${sc < 60 ? "violation" : sc < 85 ? "suspicious" : "clean"}`, dataset: { provisional: provisional ? "1" : "0" } }, String(sc)),
+    ...(provisional ? [" ", el("small", { class: "muted", dataset: { i18n: "score.provisional" } }, t("score.provisional"))] : [])]));
   $("duration").textContent = fmtTime(v.duration_s);
   $("export").href = `${base}/export.html`;
   $("live-badge").hidden = !v.live;
@@ -272,8 +276,16 @@ function startLive(after) {
     clearTimeout(redraw);
     redraw = setTimeout(() => { drawTimeline(); drawEvents(); drawPlots(); document.body.dataset.lastSeq = String(entry.seq); }, 50);
   });
+  // the provisional score, as the server recomputes it (live_provisional_score_s)
+  S.scoreTimer = setInterval(async () => {
+    try {
+      const v = await api(base);
+      Object.assign(S.view, { score: v.score, integrity_score: v.integrity_score, score_provisional: v.score_provisional });
+      drawSummary();
+    } catch (e) { /* the next tick tries again */ }
+  }, 10000);
   es.addEventListener("status", (m) => {
-    if (!JSON.parse(m.data).active) { es.close(); S.es = null; load(); }
+    if (!JSON.parse(m.data).active) { es.close(); S.es = null; clearInterval(S.scoreTimer); load(); }
   });
 }
 

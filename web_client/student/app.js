@@ -18,7 +18,7 @@ async function api(path, { method = "GET", body, form } = {}) {
   const data = await r.json().catch(() => ({}));
   if (!r.ok) {
     const err = new Error(data.error?.message || `HTTP ${r.status}`);
-    err.status = r.status; err.details = data.error?.details;
+    err.status = r.status; err.code = data.error?.code; err.details = data.error?.details;
     throw err;
   }
   return data;
@@ -121,6 +121,11 @@ function newLiveConnection() {
   live.addEventListener("room_scan_request", (e) => roomRequest(e.detail));
   live.addEventListener("room_scan_progress", (e) => scanProgress(e.detail));
   live.addEventListener("room_scan_recorded", (e) => scanRecorded(e.detail));
+  // the page asks, the server decides: a refused request (too many checks asked for, an end the attempt does
+  // not confirm) is shown, translated
+  live.addEventListener("error", (e) => {
+    if (e.detail.code === "rate_limited" || e.detail.code === "page_request_refused") addWarning({ code: `refused.${e.detail.code}` });
+  });
   live.addEventListener("lost", () => connBanner("conn.lost"));
   live.addEventListener("restored", () => { connBanner("conn.back"); setTimeout(() => connBanner(null), 4000); });
   live.addEventListener("failed", (e) => connBanner("conn.failed", { error: e.detail.error }));
@@ -418,7 +423,14 @@ async function save(q, response) {
     say(el, "exam.saved", {}, "save-state ok");
     el.dataset.saved = "1";
   } catch (err) {
-    say(el, "exam.save_error", { error: err.message }, "save-state bad");
+    if (err.code === "proctoring_interrupted") {
+      // the server refuses answers while the exam is not proctored: say why, in the student's language
+      const why = err.details?.session_status === "stream_lost" ? "exam.interrupted_stream" : "exam.interrupted_ended";
+      say(el, why, {}, "save-state bad");
+      addWarning({ code: why });
+    } else {
+      say(el, "exam.save_error", { error: err.message }, "save-state bad");
+    }
   }
 }
 
