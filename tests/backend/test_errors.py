@@ -25,8 +25,11 @@ CASES = [
     (RuleViolation("attestation must be proctored"), 422, "rule_violation", None),
     (Expired("this selection expired or was used"), 410, "expired", None),
     (UpstreamFailed("the LMS roster could not be read"), 502, "upstream_failed", None),
-    AccountAmbiguous, Conflict, DomainError, Expired, Forbidden, Invalid, NotFound, ProctoringInterrupted,
-    RuleViolation, TooManyAttempts, Unauthenticated, Unsupported, UpstreamFailed, WrongState,
+    (TooManyAttempts("too many failed sign-ins", 42, {"retry_after_s": 42}), 429, "rate_limited",
+     {"retry_after_s": 42}),
+    (AccountAmbiguous("say which college", {"field": "college"}), 409, "college_required", {"field": "college"}),
+    (ProctoringInterrupted("answers are not accepted: the proctoring session has ended",
+                           {"session_status": "ended"}), 409, "proctoring_interrupted", {"session_status": "ended"}),
 ]
 
 
