@@ -32,9 +32,10 @@ from server.live.messages import (
     Closed, DecodeFailed, Enrolled, EventsRaised, FrameAnalysed, FromWorker, IdentityProbed, Opened, ScanJudged,
     ScanProgress, StoredEvent, WorkerFailed,
 )
-from server.live.session import SessionFlow, end_scored, score_provisional
+from server.live.session import SessionFlow, end_scored
 from server.live.state import LiveError, LiveSession, LoadedEnrolment, close_records, epoch
 from server.live.store import StoreSink
+from server.live.upkeep import Upkeep
 from server.settings import ServerSettings
 from server.storage import Stores
 from server.storage.blobs import BlobStore
@@ -83,8 +84,9 @@ class LiveHub:
         self.flow = SessionFlow(self.settings, self.node_id, self.store, self.pool, self.analysis,
                                 forget=lambda sid: self._sessions.pop(sid, None))
         self.checks = Checks(self.settings, self.store, self.analysis, self.attempt_hooks)
-        self.browser = BrowserMessages(self.settings, self.store, self.analysis, self.checks, self.attempt_over)
-        self.flow.signals = self.browser
+        self.upkeep = Upkeep(self.settings, self.stores, self.store, self.flow, self.attempt_hooks)
+        self.browser = BrowserMessages(self.settings, self.store, self.analysis, self.checks, self.upkeep.attempt_over)
+        self.flow.signals = self.upkeep.spawn_to = self.browser
         self._tasks = [asyncio.create_task(self._watchdog(), name="live-watchdog"),
                        asyncio.create_task(self._heartbeats(), name="live-heartbeats")]
         log.info("live hub %s started with %d analysis workers", self.node_id, workers)
@@ -240,28 +242,6 @@ class LiveHub:
         s = self._sessions.get(sid)
         return None if s is None else await self.flow.finish(s, status, reason)
 
-    async def attempt_over(self, s: LiveSession) -> str | None:
-        """The server decides when an exam ends: look at the session's attempt (moving it to ``timed_out`` if its
-        time ran out); if it is over (submitted, timed out, ended by a proctor or in error) finish the session
-        and return the attempt's state, else None."""
-        if self.attempt_hooks is None or s.ending:
-            return None
-        try:
-            state = await self.store.run(self.attempt_hooks.attempt_over, s.sid, self.settings.deadline_grace_s)
-        except Exception as exc:  # noqa: BLE001 - the database may be briefly unavailable: ask again later
-            log.warning("session %s: looking at the attempt: %s", s.sid, exc)
-            return None
-        if state is not None and not s.ending:
-            await self.flow.finish(s, status="ended", reason=f"the attempt is {state}")
-        return state
-
-    async def _provisional_score(self, s: LiveSession) -> None:
-        engine = EngineSettings.model_validate(s.engine_settings)
-        try:
-            await self.store.run(score_provisional, self.stores, s.sid, engine, s.now_t())
-        except Exception as exc:  # noqa: BLE001
-            log.warning("session %s: provisional score: %s", s.sid, exc)
-
     async def end_session(self, sid: str, status: str = "ended", reason: str = "ended") -> bool:
         """End a session wherever it is: finished here if this node serves it (True), else scored from its stored
         chain and ended in the store (False)."""
@@ -362,12 +342,4 @@ class LiveHub:
                     continue
                 if s.lost_t is None and s.last_media_mono is not None:
                     self.store.logged("heartbeat", self.stores.sessions.heartbeat, s.sid, self.node_id)
-                # the attempt may have been submitted, timed out or ended elsewhere: the session follows it
-                self.browser.spawn(self.attempt_over(s))
-                # the provisional score: every live_provisional_score_s while events come or stay open, else every
-                # 4 periods (the shares only shrink as time passes): a chain read, off the event loop
-                period = self.settings.live_provisional_score_s
-                quiet = s.events_stored == s.scored_events and not s.open_events
-                if s.last_scored_mono is None or now - s.last_scored_mono >= (4 * period if quiet else period):
-                    s.last_scored_mono, s.scored_events = now, s.events_stored
-                    self.browser.spawn(self._provisional_score(s))
+                self.upkeep.tick(s, now)
