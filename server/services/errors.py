@@ -91,3 +91,16 @@ class UpstreamFailed(DomainError):
     """Another system this operation needs (an LMS, a platform's service) failed or could not be reached."""
 
     code = "upstream_failed"
+
+
+class ReferenceLocked(Conflict):
+    """The student's identity reference cannot change now: the exam has started (a proctor can replace it)."""
+
+    code = "reference_locked"
+
+
+class EnrolmentFailed(Invalid):
+    """A reference photo the engine cannot enrol; ``details`` name the photo (``photo_index``) and the ``reason``
+    (no_face, multiple_faces, face_too_small, too_blurred, too_dark, too_many_pixels, unreadable, ...)."""
+
+    code = "enrolment_failed"
