@@ -210,3 +210,55 @@ def photo_of(db: Session, caller: Principal, student_id: int, sha256: str) -> st
         if sha256 in (row.photo_sha256s or []):
             return reference_key(student_id, sha256)
     raise NotFound.of("reference photo", sha256)
+
+
+def replace_by_proctor(db: Session, blobs: Any, session: Any, actor: str, photos: Sequence[bytes],
+                       enrolled: EnrolledPhotos, reason: str) -> tuple[IdentityEnrolment, int | None]:
+    """A proctor replaces the reference of a session's student (also once the exam has started): the new reference
+    (``source`` proctor) becomes the student's and the session's enrolment; the older ones are retired. Returns the
+    new row and the enrolment the session used before. The caller records it in the session's chain."""
+    if not reason.strip():
+        raise Invalid.field("a proctor's replacement needs a reason", "reason")
+    attempt = db.get(Attempt, session.attempt_id)
+    for data, digest in zip(photos, enrolled.sha256s):
+        blobs.put(reference_key(attempt.student_id, digest), bytes(data))
+        blobs.put(session_photo_key(session.id, digest), bytes(data))
+    _retire(db, attempt.student_id, actor)
+    row = IdentityEnrolment(student_id=attempt.student_id, photo_sha256s=list(enrolled.sha256s),
+                            embedding=enrolled.enrolment, model=enrolled.model, is_active=True, source="proctor",
+                            created_by=actor)
+    db.add(row)
+    db.flush()
+    previous = session.enrolment_id
+    session.enrolment_id = row.id
+    return row, previous
+
+
+def session_reference(db: Session, session: Any, entries: Sequence[dict[str, Any]]) -> IdentityEnrolment | None:
+    """The reference a session's identity step was checked against (named by its last ``enrolment`` record), else
+    the student's reference on file."""
+    for e in reversed(list(entries)):
+        r = e.get("record")
+        if isinstance(r, dict) and r.get("type") == "enrolment":
+            ref_id = (r.get("reference") or {}).get("id") if r.get("source") == "identity_step" else (
+                r.get("enrolment_id") if r.get("source") == "proctor" else None)
+            if ref_id:
+                return db.get(IdentityEnrolment, ref_id)
+    attempt = db.get(Attempt, session.attempt_id)
+    return reference_of(db, attempt.student_id)
+
+
+def record_identity_decision(db: Session, attempt: Attempt, actor: str) -> None:
+    """A proctor confirmed the student's identity by hand: an ``identity_decision`` record in the session's chain,
+    naming the mismatch with the reference it overrides (if any)."""
+    from server.db.models import ProctoringSession
+    from server.storage.events import append_in
+
+    session = db.execute(select(ProctoringSession).where(ProctoringSession.attempt_id == attempt.id)
+                         ).scalar_one_or_none()
+    if session is None:
+        return
+    row = db.get(IdentityEnrolment, session.enrolment_id) if session.enrolment_id else None
+    hold = row.match if row is not None and isinstance(row.match, dict) and row.match.get("match") is False else None
+    append_in(db, session.id, [{"type": "identity_decision", "decision": "verified", "by": actor,
+                                "overrides_mismatch": hold, "enrolment_id": session.enrolment_id}])
