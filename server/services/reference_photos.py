@@ -252,13 +252,16 @@ def record_identity_decision(db: Session, attempt: Attempt, actor: str) -> None:
     """A proctor confirmed the student's identity by hand: an ``identity_decision`` record in the session's chain,
     naming the mismatch with the reference it overrides (if any)."""
     from server.db.models import ProctoringSession
-    from server.storage.events import append_in
+    from server.storage.events import append_in, list_in
 
     session = db.execute(select(ProctoringSession).where(ProctoringSession.attempt_id == attempt.id)
                          ).scalar_one_or_none()
     if session is None:
         return
-    row = db.get(IdentityEnrolment, session.enrolment_id) if session.enrolment_id else None
-    hold = row.match if row is not None and isinstance(row.match, dict) and row.match.get("match") is False else None
+    hold = None  # the last mismatch of the photo taken at the identity step with the reference, if any
+    for e in list_in(db, session.id):
+        r = e["record"]
+        if isinstance(r, dict) and r.get("type") == "enrolment" and isinstance(r.get("match"), dict):
+            hold = r["match"] if r["match"].get("match") is False else None
     append_in(db, session.id, [{"type": "identity_decision", "decision": "verified", "by": actor,
                                 "overrides_mismatch": hold, "enrolment_id": session.enrolment_id}])

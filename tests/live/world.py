@@ -74,3 +74,12 @@ def live_app(world: World) -> FastAPI:
     errors.install(app)
     install_live(app, world.settings, world.stores)
     return app
+
+
+def set_attempt_state(world: World, name: str, state: str) -> None:
+    """Put a student's attempt in a state (as the attempt API would: e.g. ``started`` once the exam begins)."""
+    from server.db.models import ProctoringSession
+
+    with transaction(world.session_factory) as db:
+        ps = db.get(ProctoringSession, world.sessions[name])
+        db.get(Attempt, ps.attempt_id).state = state
