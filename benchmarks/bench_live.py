@@ -124,7 +124,8 @@ async def run_level(n: int, clip, args) -> dict:
         from server.live.enrolment import save_enrolment
 
         for name in names:
-            save_enrolment(world.session_factory, world.students[name], args.enrolment, [], None)
+            row = save_enrolment(world.session_factory, world.students[name], args.enrolment, [], None)
+            world.stores.sessions.set_enrolment(world.sessions[name], row)  # the session's own enrolment
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

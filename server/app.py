@@ -22,6 +22,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 
 from server.api import auth, college_exams, college_integrations, college_people, college_programmes
+from server.api import college_reference_photos
 from server.api import footprint, learning, proctor, student, surveys, teacher
 from server.api import plan_check, teacher_content
 from server.api import errors
@@ -41,7 +42,7 @@ log = logging.getLogger("server")
 API_ROUTERS = [
     auth.router, student.router, learning.router, surveys.router, proctor.router, teacher.router,
     college_people.router, college_programmes.router, college_exams.router, college_integrations.router,
-    footprint.router, surveys.college_router,
+    footprint.router, surveys.college_router, college_reference_photos.router,
     plan_check.router, teacher_content.router,
 ]
 

@@ -13,7 +13,7 @@ from server.api.schemas import AttemptOut, ChainCheckOut, CommentOut, Number, Re
 from server.db.base import iso
 from server.db.models import Attempt, ProctoringSession
 from server.domain.enums import AttemptState, ReviewDecision, SessionStatus
-from server.services import access, proctoring
+from server.services import access, proctoring, reference_photos
 from server.services import attempts as attempt_ops
 from server.services import reviews as review_ops
 from server.services.errors import Invalid
@@ -126,6 +126,7 @@ def confirm_checks(attempt_id: int, body: ChecksIn, db: DB, me: Proctor) -> dict
         raise Invalid("confirm identity_verified, room_scanned or both")
     if body.identity_verified:
         attempt_ops.mark_identity_verified(db, attempt, actor=me.actor, actor_id=me.user_id)
+        reference_photos.record_identity_decision(db, attempt, me.actor)  # in the chain (e.g. after a mismatch)
     if body.room_scanned:
         attempt_ops.mark_room_scanned(db, attempt, actor=me.actor, actor_id=me.user_id)
     return attempt_ops.summary(db, attempt)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from server.db.engine import transaction
-from server.db.models import Attempt, ProctoringSession
+from server.db.models import Attempt, IdentityEnrolment, ProctoringSession
 
 
 class AttemptHooks:
@@ -17,6 +17,17 @@ class AttemptHooks:
     def _attempt(self, db: Any, session_id: str) -> Attempt:
         ps = db.get(ProctoringSession, session_id)
         return db.get(Attempt, ps.attempt_id)
+
+    def identity_hold(self, session_id: str) -> dict[str, Any] | None:
+        """The photo taken at the identity step did not match the college's reference: the identity is not marked
+        verified by the live check; the attempt waits for a proctor's decision (``POST /api/proctor/attempts/{id}/
+        checks`` or a proctor's replacement of the reference)."""
+        with transaction(self.session_factory) as db:
+            ps = db.get(ProctoringSession, session_id)
+            row = db.get(IdentityEnrolment, ps.enrolment_id) if ps is not None and ps.enrolment_id else None
+            if row is not None and isinstance(row.match, dict) and row.match.get("match") is False:
+                return dict(row.match)
+            return None
 
     def identity_verified(self, session_id: str, enrolment_id: int | None) -> str:
         from server.services.attempts import mark_identity_verified

@@ -43,7 +43,13 @@ class Checks:
                 break
             await asyncio.sleep(PROBE_PAUSE_S)
         result["tries"], result["reasons"] = sum(reasons.values()), reasons
-        if result["ok"] and self.attempt_hooks is not None:
+        hold = None
+        if result["ok"] and self.attempt_hooks is not None and hasattr(self.attempt_hooks, "identity_hold"):
+            hold = await self.store.run(self.attempt_hooks.identity_hold, s.sid)
+        if hold is not None:  # the face matches the photo taken now, but that photo is not the college's student
+            result.update(ok=False, reason="reference_mismatch", live_match=True, proctor_required=True,
+                          reference=hold)
+        elif result["ok"] and self.attempt_hooks is not None:
             try:
                 state = await self.store.run(self.store.stores.sessions.get, s.sid)
                 result["attempt_state"] = await self.store.run(self.attempt_hooks.identity_verified, s.sid,

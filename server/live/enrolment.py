@@ -19,28 +19,47 @@ from sqlalchemy import select
 from proctor.settings import MAX_ENROL_PHOTOS as MAX_PHOTOS
 from server.api.errors import ApiError
 from server.db.engine import transaction
-from server.db.models import IdentityEnrolment
+from server.db.models import Attempt, IdentityEnrolment
+from server.domain.enums import AttemptState
 from server.live.hub import LiveError
 from server.live.routes import Caller, own_session
 from server.live.schemas import Enrolled, EnrolmentStatus
 from server.live.state import LoadedEnrolment
+from server.services import reference_photos as refs
+from server.services.errors import ReferenceLocked
 
 router = APIRouter(prefix="/api/live", tags=["live"])
 
 
 def save_enrolment(session_factory: Any, student_id: int, enrolment: dict[str, Any], photo_sha256s: list[str],
-                   model: str | None) -> int:
-    """A new active enrolment for the student (older ones stay, inactive, for the audit trail)."""
+                   model: str | None, match: dict[str, Any] | None = None) -> int:
+    """The enrolment made at a session's identity step: the session's (the exam's) enrolment, never the student's
+    reference (that is the college's: ``server.services.reference_photos``), so it is stored inactive."""
     with transaction(session_factory, write_lock=True) as db:
-        for old in db.execute(select(IdentityEnrolment).where(IdentityEnrolment.student_id == student_id,
-                                                              IdentityEnrolment.is_active.is_(True))).scalars():
-            old.is_active = False
-        # the engine's whole Enrolment.to_dict() is kept in the JSON column, so from_dict gets it back intact
         row = IdentityEnrolment(student_id=student_id, photo_sha256s=photo_sha256s, embedding=enrolment,
-                                model=model, is_active=True)
+                                model=model, is_active=False, source="identity_step",
+                                created_by=f"student:{student_id}", match=match)
         db.add(row)
         db.flush()
         return row.id
+
+
+def prepare_enrolment(session_factory: Any, blobs: Any, state: Any, photos: list[bytes],
+                      digests: list[str]) -> dict[str, Any] | None:
+    """Before the worker enrols the photo(s) taken now: refuse once the exam has started (the student cannot
+    replace the reference then; a proctor can), store the photos as evidence, and give the college's reference
+    (``{"id", "embedding", "photos", "source"}``) or None."""
+    with transaction(session_factory) as db:
+        attempt = db.get(Attempt, state.attempt_id)
+        if attempt is not None and attempt.state not in (AttemptState.created, AttemptState.ready_to_start):
+            raise ReferenceLocked(f"the exam has started (attempt is {attempt.state}): the identity reference "
+                                  "cannot be replaced now; a proctor can replace it", {"attempt_state": attempt.state})
+        ref = refs.reference_of(db, state.student_id)
+        reference = None if ref is None else {"id": ref.id, "embedding": ref.embedding, "source": ref.source,
+                                              "photos": list(ref.photo_sha256s or [])}
+    for data, digest in zip(photos, digests):
+        blobs.put(refs.session_photo_key(state.id, digest), data)
+    return reference
 
 
 def load_enrolment(app: Any) -> Callable[[Any], LoadedEnrolment | None]:
@@ -87,6 +106,8 @@ async def enrol_photos(session_id: str, request: Request, caller: Caller, photos
             raise ApiError(413, "body_too_large", f"photo {i} is larger than {limit} bytes")
         blobs.append(data)  # decoded by the worker ("unreadable" if it is not an image)
         digests.append(hashlib.sha256(data).hexdigest())
+    reference = await hub.store.run(prepare_enrolment, request.app.state.session_factory,
+                                    request.app.state.stores.recordings.blobs, state, blobs, digests)
     try:
         data, problem = await hub.enrol_photos(session_id, blobs)
     except LiveError as exc:
@@ -95,10 +116,31 @@ async def enrol_photos(session_id: str, request: Request, caller: Caller, photos
         raise ApiError(422, "enrolment_failed", problem["message"],
                        {"photo_index": problem["photo_index"], "reason": problem["reason"]})
     model = data.get("model") if isinstance(data.get("model"), str) else None
+    match = None
+    if reference is not None:  # the photo taken now against the college's reference (the engine's distance)
+        threshold = hub.engine_settings.with_overrides(state.settings_overrides or {}).identity.threshold
+        match = {"reference_id": reference["id"], "reference_source": reference["source"],
+                 **refs.compare(reference["embedding"], data, threshold)}
     row_id = await hub.store.run(save_enrolment, request.app.state.session_factory, state.student_id, data, digests,
-                                 model)
+                                 model, match)
     await hub.store.run(hub.stores.sessions.set_enrolment, session_id, row_id)
-    # the chain names the photos the session's identity checks use from now on (the photos are not kept)
-    hub.record(session_id, {"type": "enrolment", "enrolment_id": row_id, "model": model,
-                            "photos": [{"sha256": h} for h in digests], "t": hub.session_time(session_id)})
-    return {"enrolled": True, "enrolment_id": row_id, "photos": len(blobs)}
+    t = hub.session_time(session_id)
+    # the chain names the photos (kept as evidence at <session>/enrolment/<sha256>.jpg) the session's identity checks
+    # use from now on, where the reference came from and, with a college reference, how the photo compared to it
+    record: dict[str, Any] = {"type": "enrolment", "enrolment_id": row_id, "model": model,
+                              "photos": [{"sha256": h} for h in digests], "t": t,
+                              "source": "identity_step", "reference": None, "match": match}
+    if reference is not None:
+        record["reference"] = {"id": reference["id"], "source": reference["source"],
+                               "photos": [{"sha256": h} for h in reference["photos"]]}
+    else:
+        record["reference_of_exam"] = True  # no reference on file: the photo taken now is the exam's reference
+    hub.record(session_id, record)
+    if match is not None and not match["match"]:
+        # an identity_mismatch at the start: the attempt waits for a proctor's decision (AttemptHooks)
+        hub.raise_event(session_id, "identity_mismatch", t or 0.0, t or 0.0, "identity_step",
+                        {"stage": "enrolment", "enrolment_id": row_id, **match})
+    return {"enrolled": True, "enrolment_id": row_id, "photos": len(blobs), "source": "identity_step",
+            "reference_id": None if reference is None else reference["id"],
+            "reference_match": None if match is None else match["match"],
+            "distance": None if match is None else match.get("distance")}

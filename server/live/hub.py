@@ -202,6 +202,12 @@ class LiveHub:
             raise LiveError(409, "not_connected", "connect the camera first: the enrolment is made by the live analysis")
         return await self.analysis.enrol(sid, photos)
 
+    def raise_event(self, sid: str, kind: str, start: float, end: float | None, source: str,
+                    details: dict[str, Any] | None = None) -> None:
+        """An event from outside the analysers (e.g. the identity step's mismatch with the college's reference)."""
+        if sid in self._sessions:
+            self.analysis.raise_event(sid, kind, start, end, source, details)
+
     def record(self, sid: str, record: dict[str, Any]) -> asyncio.Future[Any]:
         """Append a record to the session's chain (on the store thread, in order with the live records)."""
         return self.store.record(sid, record)

@@ -56,3 +56,7 @@ class Enrolled(BaseModel):
     enrolled: bool
     enrolment_id: int
     photos: int
+    source: str = "identity_step"
+    reference_id: int | None = None  # the college's reference the photo was compared with
+    reference_match: bool | None = None  # False: an identity_mismatch, the attempt waits for a proctor
+    distance: float | None = None

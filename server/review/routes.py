@@ -14,7 +14,7 @@ from datetime import date, datetime, time as dtime, timedelta, timezone
 from pathlib import Path
 from typing import Any, AsyncIterator
 
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, FastAPI, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
@@ -23,6 +23,7 @@ from sqlalchemy import select
 from server.api.deps import DB, Proctor, get_principal
 from server.api.errors import ApiError
 from server.services import access
+from server.services import reference_photos as refs
 from server.services import attempts as attempt_ops
 from server.auth.principal import Principal
 from server.db.engine import transaction
@@ -32,7 +33,10 @@ from server.domain.enums import AttemptState, Role
 from server.domain.attempts import REVIEWABLE
 from server.pages import page_or_refusal
 from server.review import views
-from server.review.schemas import AttemptEnded, Me, MessageSent, Queue, RoomScanAsked, SessionView, Signals
+from server.storage.events import append_in
+from server.review.schemas import (
+    AttemptEnded, Me, MessageSent, Queue, ReferenceReplaced, RoomScanAsked, SessionView, Signals,
+)
 from server.review.media import Piece, concat_webm, frame_at
 
 WEB = Path(__file__).resolve().parents[2] / "web_client" / "review"
@@ -400,6 +404,75 @@ async def end_attempt(session_id: str, body: EndIn, request: Request) -> dict[st
         except Exception:  # noqa: BLE001 - already ended
             pass
     return {"attempt_state": state, "connected": connected}
+
+
+def _reference_key(request: Request, session_id: str, sha256: str, me: Principal) -> str:
+    with transaction(request.app.state.session_factory) as db:
+        s = access.college_session(db, me, session_id)
+        return refs.photo_of(db, me, db.get(Attempt, s.attempt_id).student_id, sha256)
+
+
+@router.get("/sessions/{session_id}/reference/{sha256}.jpg", response_class=JpegResponse,
+            summary="A reference photo of the session's student (the college's, or a proctor's replacement)")
+def reference_photo(session_id: str, sha256: str, request: Request, me: Proctor) -> Response:
+    return Response(_blob(request, _reference_key(request, session_id, sha256, me)), media_type="image/jpeg")
+
+
+def _replace_reference(request: Request, session_id: str, me: Principal, photos: list[bytes],
+                       enrolled: refs.EnrolledPhotos, reason: str, t: float | None) -> tuple[int, int | None, int]:
+    with transaction(request.app.state.session_factory, write_lock=True) as db:
+        s = access.college_session(db, me, session_id)
+        row, previous = refs.replace_by_proctor(db, _stores(request).recordings.blobs, s, me.actor, photos,
+                                                enrolled, reason)
+        entry = append_in(db, s.id, [{
+            "type": "enrolment", "source": "proctor", "enrolment_id": row.id, "model": row.model,
+            "photos": [{"sha256": h} for h in enrolled.sha256s], "by": me.actor, "reason": reason,
+            "replaces": previous, "t": t}])[0]
+        return row.id, previous, entry["seq"]
+
+
+@router.post("/sessions/{session_id}/reference", response_model=ReferenceReplaced,
+             summary="Replace the student's reference photo(s), also once the exam has started; recorded in the chain")
+async def replace_reference(session_id: str, request: Request, photos: list[UploadFile],
+                            reason: str = Form(min_length=1, max_length=2000)) -> dict[str, Any]:
+    me = await asyncio.to_thread(_short_caller, request)
+    await asyncio.to_thread(_check_session, request, session_id, me)
+    limit = request.app.state.settings.live_max_photo_bytes
+    data = [await u.read(limit + 1) for u in photos]
+    data = await asyncio.to_thread(_sized, data, limit)
+    hub = _hub(request)
+    live = bool(hub is not None and hub.is_live(session_id))
+    if live:  # the session's worker makes it and uses it from now on
+        await asyncio.to_thread(refs.check_photos, data)  # the same pixel and darkness checks as the college's
+        made, problem = await hub.enrol_photos(session_id, data)
+        if problem is not None:
+            raise refs.EnrolmentFailed(problem["message"], {"photo_index": problem["photo_index"],
+                                                            "reason": problem["reason"]})
+        enrolled = refs.EnrolledPhotos(made, [hashlib.sha256(p).hexdigest() for p in data], made.get("model"))
+    else:  # dlib in a worker thread, never on the event loop
+        enrolled = await asyncio.to_thread(refs.enrol_photos, data)
+    t = hub.session_time(session_id) if hub is not None else None
+    row_id, previous, seq = await asyncio.to_thread(_replace_reference, request, session_id, me, data, enrolled,
+                                                    reason, t)
+    return {"enrolment_id": row_id, "replaced_enrolment_id": previous, "photos": enrolled.sha256s, "seq": seq,
+            "live": live}
+
+
+def _check_session(request: Request, session_id: str, me: Principal) -> None:
+    with transaction(request.app.state.session_factory) as db:
+        access.college_session(db, me, session_id)
+
+
+def _sized(photos: list[bytes], limit: int) -> list[bytes]:
+    from proctor.settings import MAX_ENROL_PHOTOS
+
+    if not 1 <= len(photos) <= MAX_ENROL_PHOTOS:
+        raise refs.Invalid(f"send 1 to {MAX_ENROL_PHOTOS} photos", {"photos": len(photos)})
+    for i, p in enumerate(photos):
+        if len(p) > limit:
+            raise refs.EnrolmentFailed(f"photo {i + 1} is larger than {limit} bytes",
+                                       {"photo_index": i, "reason": "too_large"})
+    return photos
 
 
 def install_review(app: FastAPI) -> None:

@@ -97,3 +97,11 @@ class RoomScanAsked(BaseModel):
 class AttemptEnded(BaseModel):
     attempt_state: str
     connected: bool
+
+
+class ReferenceReplaced(BaseModel):
+    enrolment_id: int
+    replaced_enrolment_id: int | None
+    photos: list[str]  # sha256
+    seq: int  # the chain entry that records it
+    live: bool  # the session's live analysis uses it from now on

@@ -166,7 +166,13 @@ def session_view(db: Session, stores: Stores, s: ProctoringSession) -> dict[str,
         "room_scan": {"records": _records(entries, "room_scan"), "requests": _records(entries, "room_scan_request"),
                       "events": [e for e in events if e["kind"].startswith("room_scan")]},
         "identity": {"photos": photos, "threshold": threshold,
-                     "steps": _records(entries, "identity_step")},
+                     "steps": _records(entries, "identity_step"),
+                     # side by side for the proctor: the college's reference, the photo taken now (photos), the
+                     # live frames (the recording at each step's t), the comparisons and the decisions
+                     "reference": _reference(db, blobs, s, entries),
+                     "enrolments": _records(entries, "enrolment"),
+                     "decisions": _records(entries, "identity_decision"),
+                     "mismatches": [e for e in events if e["kind"] == "identity_mismatch"]},
         "proctor_actions": _records(entries, "proctor_message") + _records(entries, "proctor_end")
         + _records(entries, "unproctored_allowed"),
         "page_requests_refused": _records(entries, "page_request_refused"),
@@ -183,6 +189,18 @@ def session_view(db: Session, stores: Stores, s: ProctoringSession) -> dict[str,
         "comments": [review_ops.comment_dict(c) for c in comments],
         "reviews": [review_ops.review_dict(r) for r in review_ops.history(db, attempt.id)],
     }
+
+
+def _reference(db: Session, blobs: Any, s: ProctoringSession, entries: list[dict[str, Any]]) -> dict[str, Any] | None:
+    from server.services.reference_photos import reference_key, session_reference
+
+    ref = session_reference(db, s, entries)
+    if ref is None:
+        return None
+    return {"id": ref.id, "source": ref.source, "active": bool(ref.is_active), "created_by": ref.created_by,
+            "created_at": ref.created_at.isoformat() if ref.created_at else None,
+            "photos": [{"sha256": h, "stored": blobs.exists(reference_key(ref.student_id, h))}
+                       for h in (ref.photo_sha256s or [])]}
 
 
 def _score(s: ProctoringSession) -> dict[str, Any] | None:

@@ -114,3 +114,16 @@ class AccountAmbiguous(Conflict):
     """The sign-in matches accounts of several colleges (e-mail addresses are unique per college): say which."""
 
     code = "college_required"
+
+
+class ReferenceLocked(Conflict):
+    """The student's identity reference cannot change now: the exam has started (a proctor can replace it)."""
+
+    code = "reference_locked"
+
+
+class EnrolmentFailed(Invalid):
+    """A reference photo the engine cannot enrol; ``details`` name the photo (``photo_index``) and the ``reason``
+    (no_face, multiple_faces, face_too_small, too_blurred, too_dark, too_many_pixels, unreadable, ...)."""
+
+    code = "enrolment_failed"

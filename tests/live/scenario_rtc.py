@@ -85,7 +85,7 @@ async def main(out_dir: Path, video: Path, audio: Path) -> None:
 
     from tests.live.rtc_client import LiveClient, encode_clip
     from tests.live.serving import Served
-    from tests.live.world import live_app, make_world, submit_attempt
+    from tests.live.world import live_app, make_world, set_attempt_state, submit_attempt
 
     world = make_world(out_dir, live_ice_loopback=True, live_media_timeout_s=1.5, live_grace_s=30.0,
                        live_segment_s=3.0, live_workers=1, live_max_sessions=1)
@@ -111,6 +111,7 @@ async def main(out_dir: Path, video: Path, audio: Path) -> None:
         result["answer_bandwidth"] = {sec.split(" ", 1)[0].removeprefix("m="): [ln for ln in sec.split("\r\n") if ln.startswith("b=")]
                                       for sec in sections[1:]}
         await client.wait_for(lambda m: m.get("type") == "exam_state" and m.get("state") == "proctoring")
+        set_attempt_state(world, "alice", "created")  # before the exam: the student may enrol
         result["enrolment"] = await enrolment_cases(base, world, video.parent.parent)
         try:  # this node is full (live_max_sessions=1): bob is asked to retry (elsewhere)
             await LiveClient(base, world.tokens["bob"], world.sessions["bob"], clip).connect(timeout=5)
@@ -119,6 +120,12 @@ async def main(out_dir: Path, video: Path, audio: Path) -> None:
             result["second_session"] = str(exc)[:200]
         client.send({"type": "identity_check"})
         result["identity_result"] = await client.wait_for(lambda m: m.get("type") == "identity_result", timeout=60)
+        set_attempt_state(world, "alice", "started")  # the exam starts: the reference is locked from now on
+        async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+            r = await http.post(f"/api/live/sessions/{sid}/enrolment",
+                                headers={"Authorization": f"Bearer {world.tokens['alice']}"},
+                                files={"photos": ("b.jpg", (video.parent.parent / "faces/barack_obama/01.jpg").read_bytes())})
+            result["enrol_after_start"] = {"status": r.status_code, "code": r.json().get("error", {}).get("code")}
         client.send({"type": "step", "step": "room_scan"})
         scan = await client.wait_for(lambda m: m.get("type") == "room_scan_request")
         result["room_scan_request"] = scan

@@ -62,6 +62,8 @@ def test_enrolment_names_the_photo_and_the_reason(run):
     assert e["two_faces"] == {"status": 422, "photo_index": 0, "reason": "multiple_faces"}
     assert e["not_yours"]["status"] == 403
     assert e["good"]["status"] == 200 and e["status_after"] == {"enrolled": True, "from_session": True}
+    # once the exam has started the student cannot replace the reference (issue 11: it was accepted, 200)
+    assert result["enrol_after_start"] == {"status": 409, "code": "reference_locked"}
     # the live check answers with one of the reasons the page explains
     r = result["identity_result"]
     assert r["reason"] in ("match", "mismatch", "multiple_faces", "no_face", "too_dark") and r["tries"] >= 1

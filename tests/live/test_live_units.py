@@ -207,6 +207,7 @@ def test_every_json_route_of_the_live_and_review_api_documents_its_answer(tmp_pa
     not_json = {"/api/review/sessions/{session_id}/stream", "/api/review/sessions/{session_id}/recording.webm",
                 "/api/review/sessions/{session_id}/frame.jpg", "/api/review/sessions/{session_id}/evidence/{name}",
                 "/api/review/sessions/{session_id}/enrolment/{sha256}.jpg",
+                "/api/review/sessions/{session_id}/reference/{sha256}.jpg",
                 "/api/review/sessions/{session_id}/export.html"}
     checked = 0
     for path, ops in doc["paths"].items():

@@ -86,3 +86,12 @@ def submit_attempt(world: World, name: str) -> str:
         attempt = db.get(Attempt, ps.attempt_id)
         attempt_ops.submit(db, attempt, world.students[name])
         return attempt.state
+
+
+def set_attempt_state(world: World, name: str, state: str) -> None:
+    """Put a student's attempt in a state (as the attempt API would: e.g. ``started`` once the exam begins)."""
+    from server.db.models import ProctoringSession
+
+    with transaction(world.session_factory) as db:
+        ps = db.get(ProctoringSession, world.sessions[name])
+        db.get(Attempt, ps.attempt_id).state = state

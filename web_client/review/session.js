@@ -160,12 +160,28 @@ function frameFig(tt, caption) {
 function drawIdentity() {
   const v = S.view, box = $("identity");
   const items = [];
+  // side by side: the college's reference, the photo taken at the identity step, then the live frames
+  const ref = v.identity.reference;
+  for (const p of (ref?.photos || [])) {
+    items.push(p.stored
+      ? el("figure", { class: "reference" }, el("img", { src: `${base}/reference/${p.sha256}.jpg`, alt: t("session.reference") }),
+           el("figcaption", {}, `${t("session.reference")} (${ref.source})`))
+      : el("p", { class: "muted" }, `${t("session.no_photo")} ${p.sha256.slice(0, 12)}…`));
+  }
   for (const p of v.identity.photos) {
     items.push(p.stored
       ? el("figure", { class: "enrolment" }, el("img", { src: `${base}/enrolment/${p.sha256}.jpg`, alt: t("session.enrolment") }), el("figcaption", {}, t("session.enrolment")))
       : el("p", { class: "muted" }, `${t("session.no_photo")} ${p.sha256.slice(0, 12)}…`));
   }
-  if (!v.identity.photos.length) items.push(el("p", { class: "muted" }, t("session.no_photo")));
+  if (!v.identity.photos.length && !ref) items.push(el("p", { class: "muted" }, t("session.no_photo")));
+  for (const e of (v.identity.enrolments || [])) {
+    const m = e.match;
+    const text = e.source === "proctor" ? t("session.ref_replaced", { by: e.by, reason: e.reason })
+      : !m ? t("session.no_reference")
+      : t(m.match ? "session.ref_match" : "session.ref_mismatch", { d: m.distance ?? "?", thr: m.threshold });
+    items.push(el("p", { class: m && !m.match ? "violation" : "muted", dataset: { enrolment: e.enrolment_id } }, text));
+  }
+  for (const d of (v.identity.decisions || [])) items.push(el("p", { class: "muted" }, t("session.ref_decided", { by: d.by })));
   const checks = [];
   for (const s of v.identity.steps) checks.push({ t: s.t, label: `${fmtTime(s.t)} · ${s.result || (s.ok ? "match" : "")}` });
   for (const f of (S.series?.frames || [])) if (f.identity_distance != null) checks.push({ t: f.t, label: `${fmtTime(f.t)} · d=${f.identity_distance.toFixed(3)}` });

@@ -28,9 +28,17 @@ class IdentityEnrolment(Base):
     student_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     photo_sha256s: Mapped[list[str]] = mapped_column(JSON, default=list)
     embedding: Mapped[list[float] | None] = mapped_column(JSON)
-    model: Mapped[str | None] = mapped_column(String(128))  # which descriptor made the embedding
+    model: Mapped[str | None] = mapped_column(String(255))  # which descriptor made the embedding (~180 chars)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # where the photos came from: "college" (the college API: the student's reference), "identity_step" (taken at
+    # a live exam's identity step), "proctor" (a proctor's replacement), "import" (an imported offline run)
+    source: Mapped[str | None] = mapped_column(String(16))
+    created_by: Mapped[str | None] = mapped_column(String(64))  # "api_key:3", "user:7", "student:12"
+    # an identity step's photo against the college's reference: {"reference_id", "distance", "threshold", "match"}
+    match: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # replaced or deleted (the row stays)
+    retired_by: Mapped[str | None] = mapped_column(String(64))
 
 
 class ProctoringSession(Base):
