@@ -4,12 +4,10 @@ the watchdog and heartbeats, and routes what the analysis workers send back. Eve
 - ``signalling.py`` one peer connection (offer checked, answer, tapped tracks, data channel, bitrate ceiling),
 - ``session.py`` a session's life (media in, loss, resume, expiry, finish with the integrity score),
 - ``checks.py`` the identity step, the room scan and the re-scan policy,
-- ``browser.py`` / ``channel.py`` the data channel in / out,
+- ``browser.py`` / ``bounds.py`` / ``channel.py`` the data channel in, its bounds, out; ``upkeep.py`` each heartbeat,
 - ``analysis.py`` / ``worker.py`` / ``messages.py`` the worker processes, the calls to them and their messages,
 - ``store.py`` the one store thread, ``state.py`` what is held of a session here.
-
-A session's lasting state is in the stores (``server.storage``), so a reconnection, or another node after this
-one died, resumes it from there.
+A session's lasting state is in the stores (``server.storage``): a reconnection, or another node, resumes it.
 """
 
 from __future__ import annotations
