@@ -19,7 +19,8 @@ from server.services.errors import Forbidden
 _AREA_OF = {"users": "people", "enrolments": "people", "programmes": "curriculum", "courses": "curriculum",
             "classes": "curriculum", "materials": "curriculum", "tasks": "curriculum", "exams": "exams",
             "attempts": "exams", "webhooks": "webhooks", "footprint": "footprint", "surveys": "surveys",
-            "plan-check": "curriculum", "lti": "lti", "privacy": "privacy"}
+            "plan-check": "curriculum", "lti": "lti", "privacy": "privacy",
+            "students": "people"}  # a student's reference photos
 
 
 def required_scope(method: str, path_template: str) -> str:

@@ -146,11 +146,12 @@ def test_integrity_report_reads_the_engine_chain(client, world, factory) -> None
     aid = submitted_attempt(client, world)
     before = client.get(f"/api/v1/attempts/{aid}", headers=world.h("api")).json()
     sid = before["proctoring_session_id"]
-    # the submit ended the proctoring session with its score (the server's path, not the page's): session_end
+    # the proctor's identity decision, then the submit ended the proctoring session with its score (the server's
+    # path, not the page's): session_end
     ended = before["integrity"]["session"]
     assert ended["status"] == "ended" and ended["integrity_score"] == 100.0 and not ended["score_provisional"]
-    assert ended["score_recommendation"] == "clean" and ended["event_count"] == 1
-    assert ended["chain_head"]["seq"] == 0 and len(ended["chain_head"]["hash"]) == 64
+    assert ended["score_recommendation"] == "clean" and ended["event_count"] == 2
+    assert ended["chain_head"]["seq"] == 1 and len(ended["chain_head"]["hash"]) == 64
     ev = {"type": "event", "id": "e1", "kind": "face_missing", "status": "open", "start": 12.0, "end": None,
           "duration": None, "severity": "low", "confidence": 0.9}
     SqlEventStore(factory).append_many(sid, [
@@ -160,13 +161,13 @@ def test_integrity_report_reads_the_engine_chain(client, world, factory) -> None
          "severity": "high"}])
     report = client.get(f"/api/v1/attempts/{aid}", headers=world.h("api")).json()["integrity"]
     s = report["session"]
-    assert s["chain"] == {"ok": True, "checked": 5, "first_bad_seq": None, "reason": ""}
-    assert s["events"] == 2 and s["event_count"] == 5 and s["chain_head"]["seq"] == 4
+    assert s["chain"] == {"ok": True, "checked": 6, "first_bad_seq": None, "reason": ""}
+    assert s["events"] == 2 and s["event_count"] == 6 and s["chain_head"]["seq"] == 5
     assert s["counts"] == {"face_missing": 1, "multiple_faces": 1}
     assert s["events_by_kind"] == {"face_missing": {"count": 1, "seconds": 4.5, "severities": {"medium": 1}},
                                    "multiple_faces": {"count": 1, "seconds": 1.0, "severities": {"high": 1}}}
     with attacker(factory) as db:
-        db.execute(update(SessionEvent).where(SessionEvent.session_id == sid, SessionEvent.seq == 4)
+        db.execute(update(SessionEvent).where(SessionEvent.session_id == sid, SessionEvent.seq == 5)
                    .values(record={**ev, "id": "e2", "kind": "multiple_faces", "severity": "low"}))
     chain = client.get(f"/api/v1/attempts/{aid}", headers=world.h("api")).json()["integrity"]["session"]["chain"]
-    assert chain["ok"] is False and chain["first_bad_seq"] == 4
+    assert chain["ok"] is False and chain["first_bad_seq"] == 5

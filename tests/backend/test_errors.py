@@ -8,8 +8,9 @@ from fastapi.testclient import TestClient
 
 from server.api import errors
 from server.services.errors import (
-    AccountAmbiguous, Conflict, DomainError, Expired, Forbidden, Invalid, NotFound, ProctoringInterrupted,
-    RuleViolation, TooManyAttempts, Unauthenticated, Unsupported, UpstreamFailed, WrongState,
+    AccountAmbiguous, Conflict, DomainError, EnrolmentFailed, Expired, Forbidden, Invalid, NotFound,
+    ProctoringInterrupted, ReferenceLocked, RuleViolation, TooManyAttempts, Unauthenticated, Unsupported,
+    UpstreamFailed, WrongState,
 )
 
 CASES = [
@@ -30,6 +31,9 @@ CASES = [
     (AccountAmbiguous("say which college", {"field": "college"}), 409, "college_required", {"field": "college"}),
     (ProctoringInterrupted("answers are not accepted: the proctoring session has ended",
                            {"session_status": "ended"}), 409, "proctoring_interrupted", {"session_status": "ended"}),
+    (ReferenceLocked("the exam has started: a proctor can replace the reference"), 409, "reference_locked", None),
+    (EnrolmentFailed("photo 2: no face", {"photo_index": 1, "reason": "no_face"}), 422, "enrolment_failed",
+     {"photo_index": 1, "reason": "no_face"}),
 ]
 
 
