@@ -17,6 +17,7 @@ from server.cluster.postgres import PgServer, PostgresUnavailable, start_server
 from server.db import migrate
 from server.db.engine import make_engine, make_sessionmaker, transaction
 from server.db.models import College, WebhookDelivery, WebhookDeliveryAttempt, WebhookEndpoint
+from server.security.netcheck import AddressPolicy
 from server.webhooks import outbox
 from server.webhooks.deliverer import Deliverer, RetryPolicy
 from server.webhooks.signing import DELIVERY_HEADER
@@ -74,7 +75,9 @@ def test_two_deliverers_on_one_postgresql_send_each_delivery_once(pg: PgServer) 
     migrate.upgrade(engines[0])
     factories = [make_sessionmaker(e) for e in engines]
     receiver = Receiver()
-    deliverers = [Deliverer(f, policy=RetryPolicy(jitter=0), poll_interval_s=0.2, user_agent=f"node-{i + 1}")
+    loopback = AddressPolicy.of(allow_private=True, allow_loopback=True)  # the receiver is on 127.0.0.1 (tests only)
+    deliverers = [Deliverer(f, policy=RetryPolicy(jitter=0), poll_interval_s=0.2, user_agent=f"node-{i + 1}",
+                            address_policy=loopback)
                   for i, f in enumerate(factories)]
     try:
         with transaction(factories[0]) as db:

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any, Iterator
+from unittest import mock
 
 import httpx
 import pytest
@@ -62,11 +64,9 @@ def login(http: httpx.Client, email: str, password: str, node: str) -> str:
 
 def node_settings(cluster: Cluster, node: str, data_dir: Path) -> ServerSettings:
     """The settings the node process read from its environment (its own spool: the node holds its lock)."""
-    env = cluster.node(node).env
-    kwargs: dict[str, Any] = {k[len("PROCTOR_SERVER_"):].lower(): v for k, v in env.items()
-                              if k.startswith("PROCTOR_SERVER_")}
-    kwargs["data_dir"] = data_dir
-    return ServerSettings(**kwargs)
+    env = {k: v for k, v in cluster.node(node).env.items() if k.startswith("PROCTOR_SERVER_")}
+    with mock.patch.dict(os.environ, env):  # read as the node reads them (JSON values included)
+        return ServerSettings(data_dir=data_dir)
 
 
 def test_both_nodes_are_healthy_behind_the_proxy(cluster, http) -> None:
