@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 import time
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -37,11 +39,9 @@ def reader_stores(cluster, data_dir: Path):
     from server.settings import ServerSettings
     from server.storage import build_stores
 
-    env = cluster.nodes[0].env
-    kwargs: dict[str, Any] = {k[len("PROCTOR_SERVER_"):].lower(): v for k, v in env.items()
-                              if k.startswith("PROCTOR_SERVER_")}
-    kwargs.update(data_dir=data_dir, live_node_id="reader")
-    settings = ServerSettings(**kwargs)
+    env = {k: v for k, v in cluster.nodes[0].env.items() if k.startswith("PROCTOR_SERVER_")}
+    with mock.patch.dict(os.environ, env):  # read as the node reads them (JSON values included)
+        settings = ServerSettings(data_dir=data_dir, live_node_id="reader")
     engine = make_engine(settings.resolved_database_url())
     return build_stores(settings, make_sessionmaker(engine)), engine
 
@@ -83,16 +83,20 @@ class Stream:
             await asyncio.gather(self.task, return_exceptions=True)
 
 
+PROBE_KINDS = ("copy_paste", "devtools")
+
+
 def probe(client, n: int, label: str) -> float:
-    """A copy_paste signal from the page, numbered: it becomes an event in the chain."""
-    client.send({"type": "browser_signal", "kind": "copy_paste", "phase": "instant",
+    """A browser signal from the page, numbered: it becomes an event in the chain. Neighbouring probes are of two
+    kinds, so two that reach the server together are never gathered into one burst."""
+    client.send({"type": "browser_signal", "kind": PROBE_KINDS[n % 2], "phase": "instant",
                  "details": {"action": "paste", "probe": f"{label}-{n}"}})
     return time.monotonic()
 
 
 def probes_in(entries: list[dict[str, Any]]) -> list[str]:
     return [((e["record"].get("evidence") or {}).get("details") or {}).get("probe")
-            for e in entries if e["record"].get("kind") == "copy_paste" and e["record"].get("type") == "event"]
+            for e in entries if e["record"].get("kind") in PROBE_KINDS and e["record"].get("type") == "event"]
 
 
 async def served_by(base: str, token: str, sid: str) -> str | None:
@@ -149,6 +153,10 @@ async def main(out_dir: Path, video: Path, audio: Path) -> None:
         "PROCTOR_SERVER_LIVE_MEDIA_TIMEOUT_S": str(MEDIA_TIMEOUT_S),
         "PROCTOR_SERVER_LIVE_GRACE_S": str(GRACE_S),
         "PROCTOR_SERVER_LIVE_SEGMENT_S": "3",
+        # each probe (a browser signal) must be its own event to be timed: no gathering of bursts here
+        "PROCTOR_SERVER_LIVE_SIGNAL_BURST_S": "0",
+        # demo passwords are generated unless given: the scenario signs in with known ones
+        "PROCTOR_SERVER_DEMO_PASSWORDS": json.dumps({"student": "demo-student-pass", "proctor": "demo-proctor-pass"}),
     })
     streams: list[Stream] = []
     client = None
@@ -247,7 +255,11 @@ async def main(out_dir: Path, video: Path, audio: Path) -> None:
             probe(client, n, "after-restart")
             await asyncio.sleep(0.5)
         await asyncio.sleep(3.0)
-        client.send({"type": "exam_state", "state": "submitted"})
+        # the server decides the end (a page's "submitted" is only a request): the proctor ends the attempt
+        async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+            r = await http.post(f"/api/review/sessions/{sid}/end", json={"reason": "the fault scenario is over"},
+                                headers={"Authorization": f"Bearer {proctor}"})
+            assert r.status_code == 200, r.text
         await client.wait_for(lambda m: m.get("type") == "exam_state" and m.get("state") == "finished", timeout=60)
         await asyncio.sleep(1.0)
         await client.drop()
