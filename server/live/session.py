@@ -89,7 +89,8 @@ class SessionFlow:
                 await self.store.run(self.stores.sessions.stream_lost, sid, seen)
             # events the previous analyser left open end where its stream ended
             await self.store.run(self._close_dangling, sid, s.lost_t, "analysis_moved")
-        elif state.event_count == 0:
+        elif state.event_count == 0 or not await self.store.run(self._has_start, sid):
+            # a first connection: the chain may already hold records made before it (a proctor's decision)
             stream = {"transport": "webrtc", "node_id": self.node_id, "audio": {"codec": "opus"},
                       "video": {"codec": "vp8", **self.settings.live_video.model_dump()},
                       "video_max_kbps": self.settings.live_video_max_kbps}
@@ -102,6 +103,9 @@ class SessionFlow:
         self.pool.open(sid, s.engine_settings, None if enrolment is None else enrolment.data,
                        resumed=resumed or state.event_count > 0)
         return s
+
+    def _has_start(self, sid: str) -> bool:
+        return any(e["record"].get("type") == "session_start" for e in self.stores.events.list(sid))
 
     def _close_dangling(self, sid: str, t: float, reason: str) -> None:
         dangling = [e for e in fold_events(e["record"] for e in self.stores.events.list(sid)) if e["status"] == "open"]

@@ -65,7 +65,8 @@ async def main(out_dir: Path, multi_video: Path, one_video: Path) -> None:
     settings = ServerSettings(data_dir=out_dir, webhooks_enabled=False, log_level="WARNING", live_ice_loopback=True,
                               live_media_timeout_s=1.5, live_grace_s=GRACE_S, live_segment_s=4.0, live_workers=1,
                               live_provisional_score_s=PROVISIONAL_S, live_signal_burst_s=BURST_S,
-                              live_check_requests_per_min=2)
+                              live_check_requests_per_min=2,
+                              seed_demo=True, demo_passwords={"proctor": PROCTOR[1]})  # the demo, with a known password
     app = create_app(settings)
     server = await Served(app).start()
     base = server.base
