@@ -112,6 +112,9 @@ class ServerSettings(BaseSettings):
     live_segment_s: float = 10.0  # recording segment length (each starts at a keyframe)
     live_video: LiveVideo = LiveVideo()  # what the page asks of the camera (the analysis is tuned for it)
     live_video_max_kbps: int = 500  # the camera stream's ceiling, sent to the browser in the SDP answer (b=AS)
+    # the microphone's packet length asked in the SDP answer (a=ptime, ms; 0: the browser's default of 20 ms):
+    # 60 ms packets carry a third of the headers on the student's uplink and a third of the packets to the server
+    live_audio_ptime_ms: int = 60
     live_room_scan_s: float = 20.0  # how long the room scan asks the student to turn the camera
     live_rescan_after_events: list[str] = ["multiple_faces", "speech"]  # these events make the server ask for a re-scan
     live_rescan_min_interval_s: float = 300.0  # at most one such re-scan request per session this often

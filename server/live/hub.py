@@ -142,7 +142,7 @@ class LiveHub:
                 if s.pc is not None:
                     await self.flow.drop_connection(s, "replaced by a new connection")
                 return await signalling.answer(s, pc, tracks, self.flow, self.browser.on_message,
-                                               self.settings.live_video_max_kbps)
+                                               self.settings.live_video_max_kbps, self.settings.live_audio_ptime_ms)
             except Exception as exc:  # noqa: BLE001
                 s_now = self._sessions.get(sid)
                 if s_now is not None and s_now.pc is pc:

@@ -17,7 +17,7 @@ from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCRtp
 from server.live import protocol
 from server.live.channel import send_to_student
 from server.live.media import tap_receiver
-from server.live.sdp import cap_video_bitrate
+from server.live.sdp import cap_video_bitrate, set_audio_ptime
 from server.live.state import LiveError, LiveSession
 
 
@@ -60,7 +60,8 @@ async def check_offer(sdp: str) -> tuple[RTCPeerConnection, list[MediaStreamTrac
 
 
 async def answer(s: LiveSession, pc: RTCPeerConnection, tracks: list[MediaStreamTrack], media: MediaSink,
-                 on_message: Callable[[LiveSession, Any], None], max_kbps: int) -> dict[str, str]:
+                 on_message: Callable[[LiveSession, Any], None], max_kbps: int,
+                 audio_ptime_ms: int = 0) -> dict[str, str]:
     """Make ``pc`` the session's connection and answer it. The receivers have not started yet (they start once the
     local description is set), so their encoded frames are tapped from the first one."""
     s.generation += 1
@@ -105,5 +106,5 @@ async def answer(s: LiveSession, pc: RTCPeerConnection, tracks: list[MediaStream
     # the camera stream's ceiling: enough for 640x480 at 15 fps, kind to a student's uplink, and the server
     # receives, decodes and records fewer packets and bytes (bench_live at 16 sessions: 1.58-1.64 server
     # cores, against 1.67 with the clip at 700 kbit/s)
-    sdp = cap_video_bitrate(pc.localDescription.sdp, max_kbps)
+    sdp = set_audio_ptime(cap_video_bitrate(pc.localDescription.sdp, max_kbps), audio_ptime_ms)
     return {"sdp": sdp, "type": pc.localDescription.type}

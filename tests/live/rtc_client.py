@@ -21,6 +21,8 @@ import httpx
 import numpy as np
 from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
+from server.live.sdp import ptime_from_sdp
+
 VIDEO_TB = fractions.Fraction(1, 90000)
 AUDIO_TB = fractions.Fraction(1, 48000)
 
@@ -28,8 +30,34 @@ AUDIO_TB = fractions.Fraction(1, 48000)
 @dataclass
 class EncodedClip:
     video: list[tuple[bytes, bool]]  # (VP8 frame, keyframe) at fps
-    audio: list[bytes]  # 20 ms Opus packets
+    audio: list[bytes]  # Opus packets of audio_ms each
     fps: float
+    audio_ms: int = 20
+    audio_pcm: np.ndarray | None = None  # the clip's audio (48 kHz mono int16), to encode at another packet length
+    _by_ms: dict[int, list[bytes]] = field(default_factory=dict, repr=False)
+
+    def audio_packets(self, ms: int) -> list[bytes]:
+        """The audio as Opus packets of ``ms`` each (what a browser sends when the answer asks ``a=ptime``)."""
+        if ms == self.audio_ms or self.audio_pcm is None:
+            return self.audio
+        if ms not in self._by_ms:
+            self._by_ms[ms] = encode_opus(self.audio_pcm, ms)
+        return self._by_ms[ms]
+
+
+def encode_opus(pcm: np.ndarray, ms: int = 20) -> list[bytes]:
+    """48 kHz mono int16 samples -> Opus packets of ``ms`` milliseconds (32 kbit/s, as a browser's microphone)."""
+    enc = av.CodecContext.create("libopus", "w")
+    enc.sample_rate, enc.layout, enc.format = 48000, "mono", "s16"
+    enc.bit_rate = 32000
+    enc.options = {"frame_duration": str(ms)}
+    n = 48 * ms
+    out: list[bytes] = []
+    for i in range(0, len(pcm) - n + 1, n):
+        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(pcm[None, i:i + n]), format="s16", layout="mono")
+        frame.sample_rate, frame.pts = 48000, i
+        out += [bytes(p) for p in enc.encode(frame)]
+    return out + [bytes(p) for p in enc.encode(None)]
 
 
 def encode_clip(video_path: Path, audio_path: Path | None, fps: float = 15.0, bitrate: int = 700_000,
@@ -53,21 +81,16 @@ def encode_clip(video_path: Path, audio_path: Path | None, fps: float = 15.0, bi
             video.append((bytes(p), bool(p.is_keyframe)))
     for p in enc.encode(None):
         video.append((bytes(p), bool(p.is_keyframe)))
-    audio: list[bytes] = []
-    if audio_path is not None:
-        aenc = av.CodecContext.create("libopus", "w")
-        aenc.sample_rate, aenc.layout, aenc.format = 48000, "mono", "s16"
-        aenc.bit_rate = 32000
-        resampler = av.AudioResampler(format="s16", layout="mono", rate=48000)
-        with av.open(str(audio_path)) as c:
-            pts = 0
-            for frame in c.decode(audio=0):
-                for rf in resampler.resample(frame):
-                    rf.pts = pts
-                    pts += rf.samples
-                    audio += [bytes(p) for p in aenc.encode(rf)]
-        audio += [bytes(p) for p in aenc.encode(None)]
-    return EncodedClip(video, audio, fps)
+    if audio_path is None:
+        return EncodedClip(video, [], fps)
+    resampler = av.AudioResampler(format="s16", layout="mono", rate=48000)
+    parts: list[np.ndarray] = []
+    with av.open(str(audio_path)) as c:
+        for frame in c.decode(audio=0):
+            parts += [rf.to_ndarray().reshape(-1) for rf in resampler.resample(frame)]
+    parts += [rf.to_ndarray().reshape(-1) for rf in resampler.resample(None)]
+    pcm = np.concatenate(parts).astype(np.int16) if parts else np.zeros(0, np.int16)
+    return EncodedClip(video, encode_opus(pcm, 20), fps, 20, pcm)
 
 
 class PacketTrack(MediaStreamTrack):
@@ -119,8 +142,10 @@ class LiveClient:
         self.pc = pc
         pc.addTransceiver(PacketTrack("video", [d for d, _ in self.clip.video], 1.0 / self.clip.fps, VIDEO_TB),
                           direction="sendonly")
+        audio = None
         if self.clip.audio:
-            pc.addTransceiver(PacketTrack("audio", self.clip.audio, 0.02, AUDIO_TB), direction="sendonly")
+            audio = PacketTrack("audio", self.clip.audio, self.clip.audio_ms / 1000, AUDIO_TB)
+            pc.addTransceiver(audio, direction="sendonly")
         self.channel = pc.createDataChannel("proctor")
 
         @self.channel.on("message")
@@ -141,6 +166,9 @@ class LiveClient:
             raise RuntimeError(f"offer refused: {r.status_code} {r.text}")
         answer = r.json()
         self.answer_sdp = answer["sdp"]
+        ptime = ptime_from_sdp(answer["sdp"])
+        if audio is not None and ptime and ptime != self.clip.audio_ms:  # as a browser does: Opus frames of ptime
+            audio.packets, audio.period = self.clip.audio_packets(ptime), ptime / 1000
         await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], answer["type"]))
         await asyncio.wait_for(self.connected.wait(), timeout)
 

@@ -124,15 +124,19 @@ def test_recording_segments_verify(e2e):
     assert check.ok, check.problems
     segments = stores.recordings.list(sid)
     assert len(segments) >= 4
-    total, rates = 0, []
+    total, rates, audio_ms = 0, [], []
     for seg in segments:
         with av.open(io.BytesIO(stores.recordings.get(sid, seg.index))) as c:
             video_bytes = sum(p.size for p in c.demux(video=0))
         with av.open(io.BytesIO(stores.recordings.get(sid, seg.index))) as c:
             total += sum(1 for _ in c.decode(video=0))
             assert c.streams.audio  # the microphone is recorded too
+        with av.open(io.BytesIO(stores.recordings.get(sid, seg.index))) as c:
+            audio_ms += [1000 * f.samples / f.sample_rate for f in c.decode(audio=0)]
         if seg.t_start is not None and seg.t_end is not None and seg.t_end - seg.t_start >= 3.0:
             rates.append(8 * video_bytes / (seg.t_end - seg.t_start) / 1000)
     assert total >= 100
     # Chromium keeps its camera stream under the b=AS ceiling of the server's answer
     assert rates and max(rates) <= 1.1 * VIDEO_MAX_KBPS, rates
+    # ... and sends the microphone in packets of the answer's a=ptime (60 ms: a third of the packets of 20 ms)
+    assert audio_ms and sorted(audio_ms)[len(audio_ms) // 2] == pytest.approx(60.0), sorted(set(audio_ms))

@@ -197,6 +197,19 @@ def test_the_video_bitrate_cap_goes_in_the_video_section_only():
     assert cap_video_bitrate(ANSWER.replace("\r\n", "\n"), 300).count("b=AS:300") == 1
 
 
+def test_the_audio_packet_length_goes_in_the_audio_section_only():
+    from server.live.sdp import cap_video_bitrate, ptime_from_sdp, set_audio_ptime
+
+    asked = set_audio_ptime(ANSWER.replace("a=mid:0", "a=ptime:20\r\na=mid:0"), 60)
+    lines = asked.split("\r\n")
+    audio = lines[lines.index("m=audio 9 UDP/TLS/RTP/SAVPF 111"):lines.index("m=video 9 UDP/TLS/RTP/SAVPF 96")]
+    assert audio == ["m=audio 9 UDP/TLS/RTP/SAVPF 111", "c=IN IP4 0.0.0.0", "a=ptime:60", "a=mid:0"]  # replaced
+    assert asked.count("a=ptime:") == 1 and ptime_from_sdp(asked) == 60
+    assert set_audio_ptime(ANSWER, 0) == ANSWER and ptime_from_sdp(ANSWER) is None
+    both = set_audio_ptime(cap_video_bitrate(ANSWER, 500), 60)
+    assert ptime_from_sdp(both) == 60 and both.count("b=AS:500") == 1
+
+
 # ---- the API document ------------------------------------------------------------------------------------------
 def test_every_json_route_of_the_live_and_review_api_documents_its_answer(tmp_path):
     from server.app import create_app
