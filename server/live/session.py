@@ -240,7 +240,7 @@ class SessionFlow:
         stats = s.stats()
         await self.store.record(s.sid, {"type": "analysis_stats", "end": round(t_end, 3), **stats})
         try:
-            score = await self.store.run(end_scored, self.stores, s.sid, EngineSettings.model_validate(s.engine_settings),
+            score = await self.store.run(end_scored, self.stores, s.sid, s.engine(),
                                          t_end, status, reason=reason)
             if score is None:
                 log.info("session %s: already ended elsewhere", s.sid)

@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from proctor.events import severity_for
+from proctor.settings import EngineSettings
 
 if TYPE_CHECKING:
     from aiortc import RTCDataChannel, RTCPeerConnection, RTCRtpReceiver
@@ -102,9 +103,17 @@ class LiveSession:
     open_events: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> its "open" record
     kinds_raised: dict[str, int] = field(default_factory=dict)
     analysis_error: str | None = None
+    _engine: EngineSettings | None = field(default=None, repr=False)
 
     def now_t(self) -> float:
         return time.time() - self.t0
+
+    def engine(self) -> EngineSettings:
+        """The session's engine settings as an object, made once: building one reads the environment (pydantic-
+        settings, ~14 ms), too slow for the event loop at every provisional score."""
+        if self._engine is None:
+            self._engine = EngineSettings.model_validate(self.engine_settings)
+        return self._engine
 
     def stats(self, since: float | None = None, samples: bool = False) -> dict[str, Any]:
         """Live figures; latencies of frames analysed after ``since`` (time.monotonic(), which is one clock for

@@ -7,7 +7,6 @@ import logging
 import time
 from typing import Any
 
-from proctor.settings import EngineSettings
 from server.live.session import SessionFlow, score_provisional
 from server.live.state import LiveSession
 from server.live.store import StoreSink
@@ -51,8 +50,7 @@ class Upkeep:
 
     async def provisional_score(self, s: LiveSession) -> None:
         """The same scoring as at the end, over the chain so far, on the store thread (a chain read)."""
-        engine = EngineSettings.model_validate(s.engine_settings)
         try:
-            await self.store.run(score_provisional, self.stores, s.sid, engine, s.now_t())
+            await self.store.run(score_provisional, self.stores, s.sid, s.engine(), s.now_t())
         except Exception as exc:  # noqa: BLE001
             log.warning("session %s: provisional score: %s", s.sid, exc)
