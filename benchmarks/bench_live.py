@@ -196,6 +196,8 @@ async def run_level(n: int, clip, args) -> dict:
                 "analyse_wall_ms_per_frame": round(d("analyse_wall_ms") / analysed, 1),
                 "analyse_cpu_ms_per_frame": round(d("analyse_cpu_ms") / analysed, 1),
                 "decode_cpu_ms_per_frame": round(d("decode_cpu_ms") / max(1, d("decoded")), 2),
+                "decode_cpu_ms_per_s": round(d("decode_cpu_ms") / dt / n, 1),
+                "decoded_fps": round(d("decoded") / dt / n, 1),
                 "audio_cpu_ms_per_s": round(d("audio_cpu_ms") / dt / n, 1)})
     out["sustained"] = bool(out["fps_min"] >= 5.0 * 0.97 and (out["frame_p95_s"] or 9) < 1.0
                             and (out["event_p95_s"] is None or out["event_p95_s"] < 1.0))

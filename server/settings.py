@@ -22,6 +22,10 @@ class LiveVideo(BaseModel):
     width: int = 640
     height: int = 480
     frame_rate: int = 15
+    # VP8 in three temporal layers (W3C webrtc-svc): every second frame refers to no other, so the server decodes
+    # only the other half (7.5 a second) for the 5 analysed ones, all of them during a room scan; the recording
+    # keeps every frame. "" asks for one layer (a browser without the mode sends one layer anyway).
+    scalability_mode: str = "L1T3"
 
 
 class ServerSettings(BaseSettings):

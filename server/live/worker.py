@@ -4,7 +4,8 @@ every decision about what a frame means is the engine's (:class:`proctor.pipelin
 The server's event loop only receives RTP and hands each *encoded* frame (VP8/H264 video, Opus audio) to the
 session's worker process (:mod:`server.live.messages`). A worker holds several sessions; for each one it
 
-1. decodes every video frame (decoders need every frame) but keeps only the newest decoded one,
+1. decodes every video frame a later frame refers to (the decoder skips the others: half of them when the page
+   sends three temporal layers, none during a room scan) and keeps only the newest decoded one,
 2. analyses the newest frame once analysis is due at ``analysis_fps``; analysis slots that passed while the
    worker was busy with other sessions are counted as ``skipped_behind`` (0 when it keeps up), the other
    frames not analysed as ``skipped_rate`` (15 fps in, 5 analysed: two of three),
@@ -97,7 +98,8 @@ class _Session:
     identity_requests: list[str] = field(default_factory=list)
     scan_sent: float = -1e9  # monotonic time of the last room scan progress message
     counters: dict[str, int] = field(default_factory=lambda: {
-        "video_received": 0, "decoded": 0, "analysed": 0, "skipped_rate": 0, "skipped_behind": 0,
+        "video_received": 0, "decoded": 0, "skipped_unreferenced": 0, "analysed": 0, "skipped_rate": 0,
+        "skipped_behind": 0,
         "decode_errors": 0, "audio_packets": 0, "identity_checks": 0,
         "decode_cpu_ms": 0, "audio_cpu_ms": 0, "analyse_cpu_ms": 0, "analyse_wall_ms": 0})
 
@@ -118,9 +120,36 @@ class _OpusMonoDecoder:
         return self.codec.decode(av.Packet(frame.data))
 
 
+class _Vp8Decoder:
+    """VP8 by FFmpeg's own decoder (PyAV), one thread, so every frame comes out of the call that decodes it.
+
+    ``skip_free(True)`` lets it skip the frames no later frame refers to (FFmpeg's ``skip_frame=NONREF``: the frame
+    header says no reference buffer is updated): the page sends three temporal layers (``live_video
+    .scalability_mode`` L1T3), so half the frames, 7.5 a second, are such frames; the analysis takes 5 a second of
+    the others. Skipping one never spoils a later one. Same ``decode(JitterFrame)`` as aiortc's decoders."""
+
+    def __init__(self) -> None:
+        import av
+
+        self.codec = av.CodecContext.create("vp8", "r")
+        self.codec.thread_count = 1
+        self.skipping = False
+
+    def skip_free(self, on: bool) -> None:
+        if on != self.skipping:
+            self.codec.skip_frame, self.skipping = ("NONREF" if on else "DEFAULT"), on
+
+    def decode(self, frame: Any) -> list[Any]:
+        import av
+
+        return self.codec.decode(av.Packet(frame.data))
+
+
 def _decoder(mime: str) -> Any:
     if mime.lower() == "audio/opus":
         return _OpusMonoDecoder()
+    if mime.lower() == "video/vp8":
+        return _Vp8Decoder()
     from aiortc.codecs import get_decoder
     from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 
@@ -248,6 +277,9 @@ class Worker:
         from aiortc.jitterbuffer import JitterFrame
 
         c0 = time.thread_time()
+        skip = getattr(s.video_decoder, "skip_free", None)
+        if skip is not None:  # the room scan follows every frame; the analysis needs only referenced ones
+            skip(not s.analyzer.scanning)
         try:
             frames = s.video_decoder.decode(JitterFrame(msg.data, msg.rtp_ts))
         except Exception:  # noqa: BLE001 - a corrupt frame: wait for the next keyframe
@@ -256,6 +288,8 @@ class Worker:
             return
         finally:
             s.counters["decode_cpu_ms"] += round((time.thread_time() - c0) * 1000)
+        if not frames and skip is not None and s.video_decoder.skipping:
+            s.counters["skipped_unreferenced"] += 1
         t = msg.t
         for frame in frames:
             s.counters["decoded"] += 1

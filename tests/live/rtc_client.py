@@ -60,8 +60,24 @@ def encode_opus(pcm: np.ndarray, ms: int = 20) -> list[bytes]:
     return out + [bytes(p) for p in enc.encode(None)]
 
 
+def temporal_layers(bitrate: int, layers: int) -> dict[str, str]:
+    """libvpx options for VP8 in ``layers`` temporal layers as a browser sends them for ``scalabilityMode``
+    L1T2/L1T3 (WebRTC's split of the rate: 60/100 % or 40/60/100 %); the top layer's frames update no reference."""
+    kbps = bitrate // 1000
+    if layers == 3:
+        rates, spec = (kbps * 2 // 5, kbps * 3 // 5, kbps), "ts_rate_decimator=4,2,1:ts_periodicity=4:ts_layer_id=0,2,1,2"
+    elif layers == 2:
+        rates, spec = (kbps * 3 // 5, kbps), "ts_rate_decimator=2,1:ts_periodicity=2:ts_layer_id=0,1"
+    else:
+        return {}
+    return {"ts-parameters": f"ts_number_layers={layers}:ts_target_bitrate={','.join(map(str, rates))}:{spec}"
+                             f":ts_layering_mode={layers}"}
+
+
 def encode_clip(video_path: Path, audio_path: Path | None, fps: float = 15.0, bitrate: int = 700_000,
-                keyframe_s: float = 2.0, seconds: float | None = None) -> EncodedClip:
+                keyframe_s: float = 2.0, seconds: float | None = None, layers: int = 3) -> EncodedClip:
+    """The clip as a browser sends it: VP8 640x480 at ``fps`` in ``layers`` temporal layers (the student page asks
+    for L1T3, ``live_video.scalability_mode``), at ``bitrate``; the audio as 20 ms Opus packets."""
     from proctor.media import iter_video_frames
 
     enc = av.CodecContext.create("libvpx", "w")
@@ -69,7 +85,7 @@ def encode_clip(video_path: Path, audio_path: Path | None, fps: float = 15.0, bi
     enc.time_base = fractions.Fraction(1, int(fps))
     enc.bit_rate = bitrate
     enc.gop_size = int(fps * keyframe_s)
-    enc.options = {"deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0"}
+    enc.options = {"deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0", **temporal_layers(bitrate, layers)}
     video: list[tuple[bytes, bool]] = []
     for n, vf in enumerate(iter_video_frames(video_path, fps=fps)):
         if seconds is not None and vf.t >= seconds:

@@ -54,11 +54,14 @@ def test_warnings_have_page_texts_in_three_languages():
 
 
 # ---- recording -----------------------------------------------------------------------------------------
-def _vp8_packets(n: int, gop: int) -> list[bytes]:
+def _vp8_packets(n: int, gop: int, layers: int = 1) -> list[bytes]:
+    from tests.live.rtc_client import temporal_layers
+
     enc = av.CodecContext.create("libvpx", "w")
     enc.width, enc.height, enc.pix_fmt, enc.time_base = 320, 240, "yuv420p", Fraction(1, 15)
     enc.gop_size = gop
-    enc.options = {"deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0"}
+    enc.bit_rate = 300_000
+    enc.options = {"deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0", **temporal_layers(300_000, layers)}
     rng = np.random.default_rng(0)
     out = []
     for i in range(n):
@@ -231,3 +234,34 @@ def test_every_json_route_of_the_live_and_review_api_documents_its_answer(tmp_pa
             assert schema.get("$ref") or schema.get("properties") or schema.get("items"), (method, path, schema)
             checked += 1
     assert checked >= 12
+
+
+class ScanningAnalyzer(SlowAnalyzer):
+    """A session whose room scan runs from the start (every frame is wanted)."""
+
+    scanning = True
+
+    def scan_frame(self, rgb, t):
+        self.times.append(t)
+
+
+@pytest.mark.parametrize("scanning", [False, True])
+def test_worker_skips_decoding_the_frames_nothing_refers_to_unless_a_room_scan_runs(monkeypatch, scanning):
+    """Three temporal layers (the page's L1T3): the top layer's frames update no reference, so the worker does not
+    decode them for the 5 analysed frames a second (7.5 of 15 decoded are enough), and decodes every one while the
+    room scan follows the camera's turn."""
+    import server.live.worker as w
+
+    monkeypatch.setattr(w, "load_factory", lambda path: ScanningAnalyzer if scanning else SlowAnalyzer)
+    packets = _vp8_packets(60, gop=60, layers=3)
+    worker = Worker(None, FakeQueue())
+    worker.handle(OpenSession("s1", {"analysis_fps": 5.0}, None, "x:y"))
+    for i, data in enumerate(packets):
+        worker.handle(VideoPacket("s1", "video/VP8", data, i * 6000, i / 15.0, time.monotonic()))
+        worker.analyse_one()
+    c = worker.sessions["s1"].counters
+    if scanning:
+        assert (c["decoded"], c["skipped_unreferenced"]) == (60, 0)
+    else:
+        assert c["decoded"] + c["skipped_unreferenced"] == 60 and 25 <= c["skipped_unreferenced"] <= 30, c
+        assert c["analysed"] == 20 and c["skipped_behind"] == 0  # 4 s at 5 fps from the referenced frames alone

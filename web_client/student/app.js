@@ -114,7 +114,8 @@ function connBanner(key, vars) {
 }
 
 function newLiveConnection() {
-  const live = new LiveConnection({ sessionId: state.attempt.proctoring_session_id, stream: state.stream, token: state.token });
+  const live = new LiveConnection({ sessionId: state.attempt.proctoring_session_id, stream: state.stream, token: state.token,
+    video: state.config.video });
   state.live = live;
   live.addEventListener("warning", (e) => addWarning(e.detail));
   live.addEventListener("identity_result", (e) => identityResult(e.detail));

@@ -15,12 +15,26 @@ function waitForIceGathering(pc) {
   });
 }
 
+// The camera's sender, as the server's config asks (GET /api/live/config: video.frame_rate and
+// video.scalability_mode). A browser that refuses the temporal layers sends one layer, which the server takes too.
+function addCamera(pc, track, stream, video) {
+  const encoding = { maxFramerate: video.frame_rate || 15 };
+  if (video.scalability_mode) {
+    try {
+      return pc.addTransceiver(track, { direction: "sendonly", streams: [stream],
+        sendEncodings: [{ ...encoding, scalabilityMode: video.scalability_mode }] });
+    } catch { /* not supported: below, one layer */ }
+  }
+  return pc.addTransceiver(track, { direction: "sendonly", streams: [stream], sendEncodings: [encoding] });
+}
+
 export class LiveConnection extends EventTarget {
-  constructor({ sessionId, stream, token }) {
+  constructor({ sessionId, stream, token, video = {} }) {
     super();
     this.sessionId = sessionId;
     this.stream = stream;
     this.token = token;
+    this.video = video;
     this.pc = null;
     this.channel = null;
     this.queue = [];
@@ -36,15 +50,15 @@ export class LiveConnection extends EventTarget {
     const pc = new RTCPeerConnection({ iceServers: [] });
     this.pc = pc;
     for (const track of this.stream.getTracks()) {
-      const tr = pc.addTransceiver(track, { direction: "sendonly", streams: [this.stream] });
-      if (track.kind === "video" && RTCRtpSender.getCapabilities) {
+      if (track.kind !== "video") {
+        pc.addTransceiver(track, { direction: "sendonly", streams: [this.stream] });
+        continue;
+      }
+      const tr = addCamera(pc, track, this.stream, this.video);
+      if (RTCRtpSender.getCapabilities) {
         const codecs = RTCRtpSender.getCapabilities("video").codecs;
         const vp8 = codecs.filter((c) => /vp8|rtx/i.test(c.mimeType));
         if (vp8.length && tr.setCodecPreferences) tr.setCodecPreferences(vp8);
-        const params = tr.sender.getParameters();
-        params.encodings = params.encodings && params.encodings.length ? params.encodings : [{}];
-        params.encodings[0].maxFramerate = 15;
-        tr.sender.setParameters(params).catch(() => {});
       }
     }
     const channel = pc.createDataChannel("proctor");
