@@ -101,8 +101,8 @@ async def student_browser(p, base: str, video: Path, audio: Path, console: list[
     """Headless Chromium (async Playwright ``p``) whose camera and microphone play ``video`` and ``audio``, allowed
     on ``base``; a new page, whose console lines go to ``console`` when given. Returns (browser, page)."""
     browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=chromium_args(video, audio))
-    context = await browser.new_context(viewport={"width": 1200, "height": 900}, locale="en-US",
-                                        bypass_csp=True)  # wait_for_function polls with eval: the CSP forbids it
+    # the page under its real CSP (the scenarios poll with tests.browsers.await_until, not wait_for_function)
+    context = await browser.new_context(viewport={"width": 1200, "height": 900}, locale="en-US")
     await context.grant_permissions(["camera", "microphone"], origin=base)
     page = await context.new_page()
     if console is not None:
