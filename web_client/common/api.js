@@ -8,10 +8,12 @@ export class ApiError extends Error {
   constructor(status, code, message, details) { super(message); this.status = status; this.code = code; this.details = details; }
 }
 
+// A FormData body goes as multipart (the browser sets its boundary); anything else as JSON.
 export async function api(path, { method = "GET", body } = {}) {
-  const headers = body !== undefined ? { "Content-Type": "application/json" } : {};
+  const form = body instanceof FormData;
+  const headers = body !== undefined && !form ? { "Content-Type": "application/json" } : {};
   const r = await fetch(path, { method, headers, credentials: "same-origin",
-    body: body !== undefined ? JSON.stringify(body) : undefined });
+    body: body === undefined || form ? body : JSON.stringify(body) });
   if (!r.ok) {
     let code = "error", message = r.statusText, details;
     try { const e = (await r.json()).error; code = e.code; message = e.message; details = e.details; } catch { /* not JSON */ }
