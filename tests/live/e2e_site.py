@@ -144,6 +144,19 @@ def run_scenario(script: Path, out: Path, shots: Path, *args: str, keep_result: 
     return result
 
 
+def run_rtc_scenario(script: Path, out: Path, *args: str, what: str, timeout: float = 300):
+    """Run an aiortc scenario ``script OUT *args`` (it writes OUT/result.json); fail the test, with its log, if it
+    did not finish. Returns (its result, the finished scenario's stores)."""
+    import pytest
+
+    proc = subprocess.run([sys.executable, str(script), str(out), *args], capture_output=True, text=True,
+                          timeout=timeout)
+    result_file = out / "result.json"
+    if proc.returncode != 0 or not result_file.is_file():
+        pytest.fail(f"the {what} scenario failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}")
+    return json.loads(result_file.read_text()), open_stores(out)[0]
+
+
 def open_stores(out: Path):
     """The finished scenario's database and stores: (stores, session factory)."""
     from server.db.engine import make_engine, make_sessionmaker
