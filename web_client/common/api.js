@@ -45,6 +45,35 @@ export function el(tag, attrs = {}, ...children) {
   return e;
 }
 
+// The sign-in gate of a signed-in page: resolves with the person `whoAmI()` answers once they are signed in and
+// allowed (#main shown, and "Sign out"); when `whoAmI()` fails with 403 the refusal (#refused) is shown, otherwise
+// the sign-in form (#signin), and the promise waits for a sign-in. "Sign out" never shows on the sign-in form.
+export async function signInGate(whoAmI) {
+  const show = (id, on) => { const e = $(id); if (e) e.hidden = !on; };
+  const admitted = (me) => { show("signin", false); show("refused", false); show("main", true); show("signout", true); return me; };
+  const refused = () => { show("signin", false); show("main", false); show("refused", true); show("signout", true); };
+  try {
+    return admitted(await whoAmI());
+  } catch (e) {
+    if (e.status === 403) { refused(); return new Promise(() => {}); }
+  }
+  show("main", false);
+  buildSignin();
+  show("signin", true);
+  return new Promise((resolve) => {
+    $("signin-form").addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      $("signin-error").textContent = "";
+      try {
+        await api("/api/auth/login", { method: "POST", body: { email: $("email").value.trim(), password: $("password").value } });
+        resolve(admitted(await whoAmI()));
+      } catch (err) {
+        if (err.status === 403) refused(); else $("signin-error").textContent = t("signin.error");
+      }
+    });
+  });
+}
+
 // The sign-in form of a signed-in page, built once into its <section id="signin"> (hidden until the page's gate
 // shows it): e-mail, password, the submit button and an alert line for the error.
 export function buildSignin() {
