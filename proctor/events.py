@@ -24,13 +24,20 @@ EVENT_KINDS: dict[str, str] = {
     "stream_lost": "The camera/microphone stream was lost",
     "room_scan_completed": "The 360° room scan covered the room",
     "room_scan_incomplete": "The 360° room scan did not cover the room",
+    "stream_poor": "The camera stream was too poor for the analysis (bit rate, frame rate or size): context, not misconduct",
+    "uplink_changed": "The exam page changed its camera stream for a poor uplink (the page's own report)",
 }
 
 # The one list of event kinds is EVENT_KINDS above; these name groups of it (the rules, the score, the live data
 # channel, the review and the pages' translations all use these, never their own copies).
 BROWSER_KINDS: tuple[str, ...] = ("tab_switch", "fullscreen_exit", "copy_paste", "devtools")  # the exam page reports them
 ROOM_SCAN_KINDS: tuple[str, ...] = ("room_scan_completed", "room_scan_incomplete")
-UNSCORED_KINDS: tuple[str, ...] = ("room_scan_completed",)  # recorded, never lowers the integrity score
+# The stream's quality: context for the proctor, never misconduct. The server measures what arrives
+# (``stream_poor``, source "server", server/live/quality.py); the page may report what its uplink does
+# (``stream_poor`` while it finds the uplink too poor, ``uplink_changed`` when it lowers or restores its camera
+# stream, source "browser"): the page's claim, shown next to the server's measurement.
+CONTEXT_KINDS: tuple[str, ...] = ("stream_poor", "uplink_changed")
+UNSCORED_KINDS: tuple[str, ...] = ("room_scan_completed", *CONTEXT_KINDS)  # recorded, never lower the integrity score
 
 BASE_SEVERITY: dict[str, str] = {
     "identity_mismatch": "high",
@@ -48,12 +55,16 @@ BASE_SEVERITY: dict[str, str] = {
     "noise": "low",
     "body_movement": "low",
     "room_scan_completed": "low",
+    "stream_poor": "low",
+    "uplink_changed": "low",
 }
 
 LONG_EVENT_S = 10.0  # an event this long is one severity level higher than its kind's base
 
 
 def severity_for(kind: str, duration: float | None) -> str:
+    if kind in CONTEXT_KINDS:  # context, not misconduct: a long stretch is no worse
+        return BASE_SEVERITY[kind]
     base = SEVERITIES.index(BASE_SEVERITY.get(kind, "medium"))
     if duration is not None and duration >= LONG_EVENT_S:
         base = min(base + 1, len(SEVERITIES) - 1)

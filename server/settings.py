@@ -127,6 +127,14 @@ class ServerSettings(BaseSettings):
     live_signal_detail_chars: int = 200  # each text in a browser signal's details is cut to this many characters
     live_check_requests_per_min: int = 6  # the page may ask for the identity step / a room scan this often a minute
     live_provisional_score_s: float = 15.0  # a running session's provisional score is recomputed this often
+    # the camera stream as it arrives, measured each heartbeat (server/live/quality.py): a stretch of at least
+    # live_stream_poor_s below any of these is a stream_poor event, context for the proctor, never scored. The
+    # defaults are the lowest variant benchmarks/bench_bitrate.py measured the engine to hold at (100 kbit/s,
+    # 320x240) and the analysis' own 5 frames a second
+    live_stream_min_kbps: float = 100.0
+    live_stream_min_fps: float = 5.0
+    live_stream_min_width: int = 320
+    live_stream_poor_s: float = 8.0  # heartbeats are 5 s apart: two poor windows in a row
     live_retention_days: int = 365  # how long recordings are kept (told to the student on the consent screen)
     live_max_body_bytes: int = 65536  # offers and other live requests larger than this get 413
     live_max_photo_bytes: int = 5_000_000  # one enrolment photo

@@ -54,3 +54,35 @@ def chromium(args: list[str]) -> Iterator[object]:
             yield b
         finally:
             b.close()
+
+
+# The pages run under their real Content-Security-Policy (script-src 'self', no 'unsafe-eval'), which forbids
+# Playwright's wait_for_function with an expression (it evaluates it with eval in the page). page.evaluate runs
+# the expression through the DevTools protocol, which the CSP does not govern: these poll with it.
+POLL_S = 0.1
+
+
+def wait_until(page, expression: str, timeout_s: float = 30.0):
+    """Poll ``expression`` (synchronous Playwright) until it is truthy; its value, or an AssertionError."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = page.evaluate(expression)
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true within {timeout_s} s: {expression}")
+        time.sleep(POLL_S)
+
+
+async def await_until(page, expression: str, timeout_s: float = 30.0):
+    """The same for asynchronous Playwright."""
+    import asyncio
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = await page.evaluate(expression)
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true within {timeout_s} s: {expression}")
+        await asyncio.sleep(POLL_S)

@@ -7,7 +7,11 @@ Browser -> server (:data:`ClientMessage`):
   ``start`` and closes with ``end`` (one event with its duration); copy/cut/paste and devtools-like signals are
   ``instant``. Bounded (``browser.py``): at most ``MAX_DETAIL_KEYS`` detail keys, texts cut to
   ``live_signal_detail_chars``, and the signals of one kind within ``live_signal_burst_s`` are one event with
-  their ``count``.
+  their ``count``. The page's uplink reports take the same path with the context kinds
+  (``proctor.events.CONTEXT_KINDS``, never scored): ``stream_poor`` start/end while the page finds its uplink too
+  poor for a fair exam, ``uplink_changed`` instant when it lowers or restores its camera stream (details: ``rung``,
+  ``level``, ``kbps``). They are the page's claim, recorded next to the server's own measurement
+  (``server/live/quality.py``), which decides what the proctor is shown as measured.
 - ``{"type": "identity_check"}``: check the live face against the enrolment now (answer: ``identity_result``);
   at most ``live_check_requests_per_min`` a minute (so is ``room_scan`` start), else ``error`` ``rate_limited``.
 - ``{"type": "room_scan", "phase": "start"|"end"}``: the student started / finished the 360° turn.
@@ -40,7 +44,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from proctor.events import BROWSER_KINDS, EVENT_KINDS
+from proctor.events import BROWSER_KINDS, CONTEXT_KINDS, EVENT_KINDS
 
 MAX_MESSAGE_BYTES = 4096
 MAX_DETAIL_KEYS = 8  # a browser signal's details: at most this many keys of at most 40 characters
@@ -52,7 +56,7 @@ class _Msg(BaseModel):
 
 class BrowserSignal(_Msg):
     type: Literal["browser_signal"]
-    kind: Literal[BROWSER_KINDS]  # type: ignore[valid-type]  # the engine's list (proctor.events)
+    kind: Literal[BROWSER_KINDS + CONTEXT_KINDS]  # type: ignore[valid-type]  # the engine's lists (proctor.events)
     phase: Literal["start", "end", "instant"] = "instant"
     details: dict[Annotated[str, Field(max_length=40)], str | int | float | bool | None] = Field(
         default_factory=dict, max_length=MAX_DETAIL_KEYS)  # texts are cut to live_signal_detail_chars

@@ -43,6 +43,7 @@ class LiveStats(BaseModel):
     recording: dict[str, Any] | None = None
     analysis_error: str | None = None
     stream_lost: bool | None = None
+    stream: dict[str, Any] | None = None  # the last heartbeat's window: start, end, kbps, fps, width, height
     frame_latency_samples: list[float] | None = None
     event_latency_samples: list[float] | None = None
 

@@ -24,6 +24,7 @@ from server.live.analysis import Analysis, AnalysisPool
 from server.live.channel import send_to_student
 from server.live.media import request_keyframe
 from server.live.messages import VideoPacket, AudioBatch
+from server.live.quality import PoorStretch, Thresholds
 from server.live.state import LiveSession, LoadedEnrolment, close_records, epoch, utc
 from server.live.store import StoreSink
 from server.recording import SegmentRecorder, SegmentResult
@@ -126,6 +127,7 @@ class SessionFlow:
             return
         t = s.now_t()
         s.video_frames_in += 1
+        s.video_bytes_in += len(data)
         self._media_arrived(s, t)
         if s.recorder is not None and mime.lower() == "video/vp8":
             s.recorder.video(data, t)
@@ -166,8 +168,15 @@ class SessionFlow:
         self.store.logged(f"storing segment {seg.index} of {s.sid}", put)
 
     # ---- loss, reconnection, end -----------------------------------------------------------------------
+    def stream_poor(self, s: LiveSession, stretch: PoorStretch | None) -> None:
+        """A poor stretch of the stream as the server measured it (quality.py): context, never scored."""
+        if stretch is not None:
+            self.analysis.raise_event(s.sid, "stream_poor", stretch.start, stretch.end, "server", stretch.details)
+
     def close_signals(self, s: LiveSession, t: float, reason: str) -> None:
-        """Browser signals still open (a tab switch) end with the connection or the exam."""
+        """Browser signals still open (a tab switch) end with the connection or the exam; so does a poor stretch
+        of the stream the server measured."""
+        self.stream_poor(s, s.stream.close(Thresholds.of(self.settings)))
         for kind, start in list(s.open_signals.items()):
             if self.signals is not None:
                 self.signals.signal(s, kind, start, t, {"closed_by": reason})

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from proctor.events import severity_for
 from proctor.settings import EngineSettings
+from server.live.quality import StreamWatch
 
 if TYPE_CHECKING:
     from aiortc import RTCDataChannel, RTCPeerConnection, RTCRtpReceiver
@@ -79,6 +80,8 @@ class LiveSession:
     last_media_mono: float | None = None
     last_media_t: float | None = None
     video_frames_in: int = 0  # encoded video frames taken off the connection (counted here, not in the worker)
+    video_bytes_in: int = 0  # ... and their bytes (the stream's quality is measured from both each heartbeat)
+    stream: StreamWatch = field(default_factory=StreamWatch)  # the stream's quality as it arrives (quality.py)
     lost_t: float | None = None  # session time the stream was lost (None while it flows)
     lost_mono: float | None = None
     open_signals: dict[str, float] = field(default_factory=dict)  # browser signals started, not ended
@@ -130,6 +133,7 @@ class LiveSession:
                                                    "mux_cpu_s": round(rec.mux_seconds, 4),
                                                    "dropped_before_keyframe": rec.dropped_before_keyframe},
             "analysis_error": self.analysis_error, "stream_lost": self.lost_t is not None,
+            "stream": None if self.stream.last is None else self.stream.last.to_dict(),
             **({"frame_latency_samples": fl, "event_latency_samples": el} if samples else {}),
         }
 

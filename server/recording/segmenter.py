@@ -108,6 +108,7 @@ class SegmentRecorder:
         self.dropped_before_keyframe = 0
         self.mux_seconds = 0.0  # CPU spent muxing, for the cost figure
         self.segments_written = 0
+        self.last_keyframe: bytes | None = None
 
     def _ask_keyframe(self) -> None:
         now = time.monotonic()
@@ -132,6 +133,7 @@ class SegmentRecorder:
                 self._ask_keyframe()
         if key:
             self._asked_at = None
+            self.last_keyframe = data  # its header gives the stream's frame size (server/live/quality.py)
         self.segment.add_video(data, t, key)
         self.mux_seconds += time.process_time() - start
 

@@ -64,6 +64,7 @@ class SessionView(SessionMeta):
     duration_s: float
     events: list[dict[str, Any]]
     counts: dict[str, int]
+    context_kinds: list[str] = []  # event kinds that are context (the stream's quality), not misconduct
     browser_events: list[dict[str, Any]]
     room_scan: dict[str, Any]
     identity: dict[str, Any]

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from proctor.events import BROWSER_KINDS, EVENT_KINDS
+from proctor.events import BROWSER_KINDS, CONTEXT_KINDS, EVENT_KINDS
 from server.services import attempts as attempt_ops
 from server.services import reviews as review_ops
 from server.domain.enums import ACTIVE_SESSION_STATUSES as ACTIVE
@@ -162,6 +162,7 @@ def session_view(db: Session, stores: Stores, s: ProctoringSession) -> dict[str,
         "duration_s": duration,
         "events": [{**e, "label": EVENT_KINDS.get(e["kind"], e["kind"])} for e in events],
         "counts": counts_by_kind(events),
+        "context_kinds": list(CONTEXT_KINDS),  # the stream's quality: shown on its own lane, never scored
         "browser_events": [e for e in events if e["kind"] in BROWSER_KINDS],
         "room_scan": {"records": _records(entries, "room_scan"), "requests": _records(entries, "room_scan_request"),
                       "events": [e for e in events if e["kind"].startswith("room_scan")]},

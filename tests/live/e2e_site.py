@@ -101,8 +101,8 @@ async def student_browser(p, base: str, video: Path, audio: Path, console: list[
     """Headless Chromium (async Playwright ``p``) whose camera and microphone play ``video`` and ``audio``, allowed
     on ``base``; a new page, whose console lines go to ``console`` when given. Returns (browser, page)."""
     browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=chromium_args(video, audio))
-    context = await browser.new_context(viewport={"width": 1200, "height": 900}, locale="en-US",
-                                        bypass_csp=True)  # wait_for_function polls with eval: the CSP forbids it
+    # the page under its real CSP (the scenarios poll with tests.browsers.await_until, not wait_for_function)
+    context = await browser.new_context(viewport={"width": 1200, "height": 900}, locale="en-US")
     await context.grant_permissions(["camera", "microphone"], origin=base)
     page = await context.new_page()
     if console is not None:
@@ -142,6 +142,19 @@ def run_scenario(script: Path, out: Path, shots: Path, *args: str, keep_result: 
         pytest.fail(f"the browser scenario failed:\n{result.get('error')}\nconsole: {(result.get('console') or [])[-20:]}"
                     f"\nserver log: {proc.stderr[-3000:]}")
     return result
+
+
+def run_rtc_scenario(script: Path, out: Path, *args: str, what: str, timeout: float = 300):
+    """Run an aiortc scenario ``script OUT *args`` (it writes OUT/result.json); fail the test, with its log, if it
+    did not finish. Returns (its result, the finished scenario's stores)."""
+    import pytest
+
+    proc = subprocess.run([sys.executable, str(script), str(out), *args], capture_output=True, text=True,
+                          timeout=timeout)
+    result_file = out / "result.json"
+    if proc.returncode != 0 or not result_file.is_file():
+        pytest.fail(f"the {what} scenario failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}")
+    return json.loads(result_file.read_text()), open_stores(out)[0]
 
 
 def open_stores(out: Path):

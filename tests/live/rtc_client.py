@@ -75,13 +75,15 @@ def temporal_layers(bitrate: int, layers: int) -> dict[str, str]:
 
 
 def encode_clip(video_path: Path, audio_path: Path | None, fps: float = 15.0, bitrate: int = 700_000,
-                keyframe_s: float = 2.0, seconds: float | None = None, layers: int = 3) -> EncodedClip:
-    """The clip as a browser sends it: VP8 640x480 at ``fps`` in ``layers`` temporal layers (the student page asks
+                keyframe_s: float = 2.0, seconds: float | None = None, size: tuple[int, int] = (640, 480),
+                layers: int = 3) -> EncodedClip:
+    """The clip as a browser sends it: VP8 ``size`` at ``fps`` in ``layers`` temporal layers (the student page asks
     for L1T3, ``live_video.scalability_mode``), at ``bitrate``; the audio as 20 ms Opus packets."""
     from proctor.media import iter_video_frames
 
     enc = av.CodecContext.create("libvpx", "w")
-    enc.width, enc.height, enc.pix_fmt = 640, 480, "yuv420p"
+    width, height = size
+    enc.width, enc.height, enc.pix_fmt = width, height, "yuv420p"
     enc.time_base = fractions.Fraction(1, int(fps))
     enc.bit_rate = bitrate
     enc.gop_size = int(fps * keyframe_s)
@@ -90,7 +92,7 @@ def encode_clip(video_path: Path, audio_path: Path | None, fps: float = 15.0, bi
     for n, vf in enumerate(iter_video_frames(video_path, fps=fps)):
         if seconds is not None and vf.t >= seconds:
             break
-        rgb = vf.rgb if vf.rgb.shape[:2] == (480, 640) else __import__("cv2").resize(vf.rgb, (640, 480))
+        rgb = vf.rgb if vf.rgb.shape[:2] == (height, width) else __import__("cv2").resize(vf.rgb, (width, height))
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24").reformat(format="yuv420p")
         frame.pts = n
         for p in enc.encode(frame):

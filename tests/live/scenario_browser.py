@@ -23,6 +23,7 @@ sys.path.insert(0, str(ROOT))
 from tests.live.e2e_site import (  # noqa: E402
     DEMO_STUDENT, proctor_confirms_room, proctor_writes, serve_and_run, student_browser, student_reaches_device_check,
 )
+from tests.browsers import await_until  # noqa: E402
 from tests.live.netns import enter_loopback_netns  # noqa: E402
 
 
@@ -42,9 +43,8 @@ async def retry_until(page, click: str, done_js: str, tries: int, pause: float, 
     """Click ``click`` until ``done_js`` is true; each click waits for its answer first (``data-i18n`` set)."""
     for n in range(1, tries + 1):
         await page.click(click)
-        await page.wait_for_function(
-            "() => !document.querySelector('#identity-result').dataset.i18n?.match(/enrolling|checking/)",
-            timeout=wait_s * 1000)
+        await await_until(
+            page, "() => !document.querySelector('#identity-result').dataset.i18n?.match(/enrolling|checking/)", wait_s)
         if await page.evaluate(done_js):
             return n
         await asyncio.sleep(pause)
@@ -94,7 +94,7 @@ async def run_page(base: str, video: Path, audio: Path, shots: Path, reference: 
         await page.wait_for_selector("#enrol-state[data-i18n]", timeout=20000)
         if reference is not None:  # a reference photo the college holds, uploaded through the page
             await page.set_input_files("#upload-photo", str(reference))
-            await page.wait_for_function("window.proctorPage.enrolled === true", timeout=60000)
+            await await_until(page, "window.proctorPage.enrolled === true", 60)
             result["enrol_tries"] = 0
         else:  # taken now from the camera, until the picture holds exactly one usable face
             result["enrol_tries"] = await retry_until(page, "#take-photo", "window.proctorPage.enrolled", 40, 0.4)
@@ -159,20 +159,19 @@ async def run_page(base: str, video: Path, audio: Path, shots: Path, reference: 
             await page.fill(f"#q{text_q[0]['id']}-text", "def")
             await page.press(f"#q{text_q[0]['id']}-text", "Tab")
         await page.evaluate("document.dispatchEvent(new ClipboardEvent('paste', {clipboardData: new DataTransfer()}))")
-        await page.wait_for_function("document.querySelector('#conn').dataset.i18n === 'conn.back'", timeout=40000)
+        await await_until(page, "document.querySelector('#conn').dataset.i18n === 'conn.back'", 40)
         result["restored_after_s"] = time.monotonic() - result["drop_at"]
         # a proctor writes to the student (review API); the note appears beside the questions
         sid = await page.evaluate("window.proctorPage.attempt.proctoring_session_id")
         result["proctor_message"] = await proctor_writes(base, sid, "Please keep your hands visible.")
-        await page.wait_for_function(
-            "[...document.querySelectorAll('#warnings li')].some(li => li.textContent.includes('hands visible'))",
-            timeout=10000)
+        await await_until(
+            page, "[...document.querySelectorAll('#warnings li')].some(li => li.textContent.includes('hands visible'))", 10)
         await asyncio.sleep(6.0)  # let the analysis see the clip after the reconnection
         result["warnings"] = await page.evaluate(
             "[...document.querySelectorAll('#warnings li')].map(li => li.dataset.kind || li.dataset.i18n)")
         await steps.shot("exam")
-        await page.wait_for_function(
-            "[...document.querySelectorAll('.save-state')].filter(e => e.dataset.saved).length >= 3", timeout=10000)
+        await await_until(
+            page, "[...document.querySelectorAll('.save-state')].filter(e => e.dataset.saved).length >= 3", 10)
 
         # the student reloads the page mid-exam: signs in again and is back at the questions, answers kept
         await page.reload()
@@ -188,7 +187,7 @@ async def run_page(base: str, video: Path, audio: Path, shots: Path, reference: 
         await page.click("#submit-btn")
         await page.click("#confirm-yes")
         await page.wait_for_selector("#done:not([hidden])", timeout=20000)
-        await page.wait_for_function("window.proctorPage.examState === 'finished'", timeout=60000)
+        await await_until(page, "window.proctorPage.examState === 'finished'", 60)
         await steps.shot("done")
         result["attempt"] = await page.evaluate("window.proctorPage.attempt")
         result["timeline"] = steps.timeline

@@ -22,6 +22,7 @@ from a11y import axe_violations_async, reflow_problems_async  # noqa: E402
 from tests.live.e2e_site import (  # noqa: E402
     DEMO_PROCTOR, DEMO_STUDENT, proctor_confirms_room, proctor_writes, serve_and_run, student_browser,
 )
+from tests.browsers import await_until  # noqa: E402
 from tests.live.netns import enter_loopback_netns  # noqa: E402
 from tests.live.scenario_browser import Steps  # noqa: E402
 
@@ -68,8 +69,8 @@ async def check(page, steps: Steps, name: str, result: dict) -> None:
 
 
 async def wait_identity_answer(page) -> None:
-    await page.wait_for_function(
-        "() => !document.querySelector('#identity-result').dataset.i18n?.match(/enrolling|checking/)", timeout=40000)
+    await await_until(
+        page, "() => !document.querySelector('#identity-result').dataset.i18n?.match(/enrolling|checking/)", 40)
 
 
 async def request_rescan(base: str, session_id: str) -> int:
@@ -152,8 +153,8 @@ async def run_page(base: str, video: Path, audio: Path, shots: Path) -> dict:
                 await kb.type_into(f"#q{q['id']}-text", "def")
                 await kb.press("Tab")  # leaving the field saves it
                 break  # the focus stays in the text answer below for the live-region check
-        await page.wait_for_function(
-            "[...document.querySelectorAll('.save-state')].filter(e => e.dataset.saved).length >= 3", timeout=15000)
+        await await_until(
+            page, "[...document.querySelectorAll('.save-state')].filter(e => e.dataset.saved).length >= 3", 15)
         result["uplink"] = await page.evaluate("""() => { const u = window.proctorPage.uplink;
             const b = document.querySelector('#uplink');
             return u ? {applied: u.applied, level: u.state.level, too_poor: u.state.tooPoor, ceiling: u.ceilingKbps,
@@ -167,13 +168,12 @@ async def run_page(base: str, video: Path, audio: Path, shots: Path) -> dict:
         focus_before = await page.evaluate("document.activeElement.id")
         sid = await page.evaluate("window.proctorPage.attempt.proctoring_session_id")
         result["proctor_message"] = await proctor_writes(base, sid, "Please keep your hands visible.")
-        await page.wait_for_function(
-            "[...document.querySelectorAll('#warnings li')].some(li => li.textContent.includes('hands visible'))",
-            timeout=10000)
+        await await_until(
+            page, "[...document.querySelectorAll('#warnings li')].some(li => li.textContent.includes('hands visible'))", 10)
         result["rescan_request"] = await request_rescan(base, sid)
         await page.wait_for_selector("#rescan:not([hidden])", timeout=10000)
-        await page.wait_for_function(
-            "[...document.querySelectorAll('#warnings li')].some(li => li.dataset.kind === 'room_scan_request')")
+        await await_until(
+            page, "[...document.querySelectorAll('#warnings li')].some(li => li.dataset.kind === 'room_scan_request')")
         result["focus"] = {"before": focus_before, "after": await page.evaluate("document.activeElement.id")}
         result["warnings_live"] = await page.evaluate("""() => { const w = document.querySelector('#warnings');
             const region = w.closest('[aria-live]');
@@ -185,7 +185,7 @@ async def run_page(base: str, video: Path, audio: Path, shots: Path) -> dict:
         await kb.activate("#rescan-start")
         await page.wait_for_selector("#rescan-finish:not([disabled])", timeout=30000)
         await kb.activate("#rescan-finish")
-        await page.wait_for_function("!!document.querySelector('#rescan-done').dataset.i18n", timeout=30000)
+        await await_until(page, "!!document.querySelector('#rescan-done').dataset.i18n", 30)
         await check(page, steps, "exam-notices", result)
 
         # submit through the in-page dialog, by keyboard
@@ -194,7 +194,7 @@ async def run_page(base: str, video: Path, audio: Path, shots: Path) -> dict:
         result["dialog_focus"] = await page.evaluate("document.activeElement.id")
         await kb.activate("#confirm-yes")
         await page.wait_for_selector("#done:not([hidden])", timeout=20000)
-        await page.wait_for_function("window.proctorPage.examState === 'finished'", timeout=60000)
+        await await_until(page, "window.proctorPage.examState === 'finished'", 60)
         await check(page, steps, "done", result)
         result["attempt"] = await page.evaluate("window.proctorPage.attempt")
         result["answers"] = await page.evaluate("window.proctorPage.questions.map(q => q.response)")

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
-from browsers import chromium, require_chromium, served
+from browsers import chromium, require_chromium, served, wait_until
 from proctor.events import fold_events
 from server.cluster.procs import free_port
 from server.db.engine import transaction
@@ -52,8 +52,7 @@ def browser(server):
 
 
 def _signed_in_page(browser, server, who: str, path: str):
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US",
-                              bypass_csp=True)  # wait_for_function polls with eval, which the CSP forbids
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")  # the pages' own CSP
     page = ctx.new_page()
     page.goto(server.url + path)
     page.wait_for_selector("#signin:not([hidden])")
@@ -106,20 +105,19 @@ def test_session_marks_match_the_store_and_clicking_moves_the_video(browser, ser
          for e in stored), key=lambda m: m["id"])
     assert page.get_attribute("#verify-chain", "data-ok") == "true"
     assert page.get_attribute("#verify-recording", "data-ok") == "true"
-    page.wait_for_function("document.getElementById('video').readyState >= 1", timeout=20000)
+    wait_until(page, "document.getElementById('video').readyState >= 1", 20)
     duration = page.evaluate("document.getElementById('video').duration")
     assert abs(duration - 10.0) < 0.7
     target = max((e for e in stored if e["kind"] == "multiple_faces"), key=lambda e: e["start"])
     page.click(f"#timeline .mark[data-id='{target['id']}']")
-    page.wait_for_function(f"Math.abs(document.getElementById('video').currentTime - {target['start']}) < 0.5",
-                           timeout=10000)
+    wait_until(page, f"Math.abs(document.getElementById('video').currentTime - {target['start']}) < 0.5", 10)
     # the plots are drawn from the stored series and the identity section shows photo and check frames
     assert page.locator("#plots path[data-series='yaw']").count() == 1
     assert page.locator("#plots circle").count() >= 1  # identity checks
     page.locator("#identity figure.enrolment img").wait_for()
-    page.wait_for_function("[...document.querySelectorAll('#identity img')].every(i => i.complete && i.naturalWidth > 0)")
-    page.wait_for_function("[...document.querySelectorAll('#events img')].every(i => i.complete && i.naturalWidth > 0)")
-    page.wait_for_function("document.getElementById('video').readyState >= 2 && !document.getElementById('video').seeking")
+    wait_until(page, "[...document.querySelectorAll('#identity img')].every(i => i.complete && i.naturalWidth > 0)")
+    wait_until(page, "[...document.querySelectorAll('#events img')].every(i => i.complete && i.naturalWidth > 0)")
+    wait_until(page, "document.getElementById('video').readyState >= 2 && !document.getElementById('video').seeking")
     assert page.is_hidden("#live-badge") and page.is_hidden("#live-panel")  # an ended session
     page.wait_for_timeout(400)
     page.screenshot(path=str(artifacts_dir / "review_session.png"), full_page=True)
@@ -130,7 +128,7 @@ def test_a_decision_verifies_and_publishes_the_grade(browser, server):
     ctx, page = _signed_in_page(browser, server, "proctor", f"/review/session?id={server.session_id}")
     page.wait_for_selector("body[data-loaded='1']")
     assert page.get_attribute("#grade", "data-status") != "published"
-    page.wait_for_function("document.getElementById('video').readyState >= 1", timeout=20000)
+    wait_until(page, "document.getElementById('video').readyState >= 1", 20)
     # the clip's sound (a rap performance and its audience) is an audio event: the proctor comments on its mark
     audio = next(e for e in _stored_events(server, server.session_id) if e["kind"] in ("speech", "noise"))
     page.click(f"#timeline .mark[data-kind='{audio['kind']}']")
@@ -155,6 +153,43 @@ def test_a_decision_verifies_and_publishes_the_grade(browser, server):
         assert abs(comment.t - first["start"]) < 0.5
     assert page.locator("#decision-log li[data-decision='verify']").count() == 1
     ctx.close()
+
+
+def test_stream_quality_has_its_own_lane_and_is_not_scored(browser, server, artifacts_dir):
+    """What the live server records of the stream's quality (server/live/quality.py: measured; the page's report)
+    is drawn on a lane of its own, in the proctor's language, with the note that it is context, not misconduct."""
+    sid = server.live_session_id
+    common = {"type": "event", "status": "closed", "confidence": 1.0, "message": "", "thresholds": {},
+              "model_versions": {}, "severity": "low"}
+    server.stores.events.append_many(sid, [
+        {**common, "id": "stream_poor-1", "kind": "stream_poor", "start": 1.0, "end": 9.0, "duration": 8.0,
+         "source": "server", "evidence": {"details": {"measured_by": "server", "kbps": 62.5, "fps": 14.9, "width": 160,
+                                                      "height": 120, "reasons": ["bitrate", "frame_size"]}}},
+        {**common, "id": "stream_poor-2", "kind": "stream_poor", "start": 2.0, "end": 8.0, "duration": 6.0,
+         "source": "browser", "evidence": {"details": {"rung": "half_size_10fps", "level": 3, "kbps": 60}}},
+        {**common, "id": "uplink_changed-1", "kind": "uplink_changed", "start": 1.5, "end": 1.5, "duration": 0.0,
+         "source": "browser", "evidence": {"details": {"rung": "half_size", "level": 2, "kbps": 180}}}])
+    ctx, page = _signed_in_page(browser, server, "proctor", f"/review/session?id={sid}")
+    page.wait_for_selector("body[data-loaded='1']")
+    lane = page.locator("#timeline text[data-lane='stream_quality']")
+    assert lane.text_content() == "stream quality"
+    marks = {m.get_attribute("data-id"): m.get_attribute("data-source")
+             for m in page.locator("#timeline .mark[data-lane='stream_quality']").all()}
+    assert marks == {"stream_poor-1": "server", "stream_poor-2": "browser", "uplink_changed-1": "browser"}
+    # one lane for the three, not a lane per kind as for the events the score counts
+    assert page.locator("#timeline > text").count() == len({e["kind"] for e in _stored_events(server, sid)} - {
+        "stream_poor", "uplink_changed"}) + 1 + page.locator("#timeline > text[text-anchor='middle']").count()
+    title = page.locator("#timeline .mark[data-id='stream_poor-1'] title").text_content()
+    assert "measured by the server" in title and "62.5 kbit/s" in title and "160×120" in title and "bit rate" in title
+    assert page.is_visible("#timeline-note") and "never lowers the integrity score" in page.text_content("#timeline-note")
+    page.locator("#timeline").screenshot(path=str(artifacts_dir / "review_stream_quality.png"))
+    page.select_option("#lang", "ru")
+    assert lane.text_content() == "качество потока" and "не снижает" in page.text_content("#timeline-note")
+    page.select_option("#lang", "kk")
+    assert lane.text_content() == "ағын сапасы"
+    ctx.close()
+    score = httpx.get(server.url + f"/api/review/sessions/{sid}", headers=server.h("proctor")).json()["score"]
+    assert score is None or not {"stream_poor", "uplink_changed"} & set(score.get("breakdown") or {})
 
 
 def test_live_events_appear_within_a_second_and_the_proctor_can_message_and_end(browser, server):
@@ -183,7 +218,7 @@ def test_live_events_appear_within_a_second_and_the_proctor_can_message_and_end(
     room = page.text_content("#room")
     assert "room scan incomplete" in room and "start" in room and "end" in room
     assert "219°" in room and "coverage: 219 deg" in room and "97°" in room and "event:multiple_faces" in room
-    page.wait_for_function("document.querySelector('#room img.room-strip')?.naturalWidth === 400")
+    wait_until(page, "document.querySelector('#room img.room-strip')?.naturalWidth === 400")
     page.wait_for_timeout(500)  # the stream is open
     record = {"type": "event", "id": "live-tab-1", "kind": "tab_switch", "status": "closed", "start": 3.0, "end": 5.5,
               "duration": 2.5, "severity": "medium", "confidence": 1.0, "source": "browser", "message": "",
@@ -195,7 +230,7 @@ def test_live_events_appear_within_a_second_and_the_proctor_can_message_and_end(
     assert page.locator("#browser li[data-id='live-tab-1']").count() == 1
     page.fill("#msg", "Please stay on the exam page.")
     page.click("#send")
-    page.wait_for_function("document.getElementById('msg-status').textContent.length > 0")
+    wait_until(page, "document.getElementById('msg-status').textContent.length > 0")
     msgs = [e["record"] for e in server.stores.events.list(sid) if e["record"].get("type") == "proctor_message"]
     assert msgs and msgs[-1]["text"] == "Please stay on the exam page." and msgs[-1]["delivered"] is False
     page.on("dialog", lambda d: d.accept())

@@ -280,6 +280,64 @@ def test_college_page_main_path(browser, server, receiver, artifacts_dir):
     ctx.close()
 
 
+def test_college_reference_photos(browser, server, data_dir, artifacts_dir):
+    """The college admin picks a student, is told why a photo was refused (no face, two faces: translated), registers
+    a real face photo, replaces it (the first is kept, marked retired) and retires the one in use."""
+    ctx, page = _sign_in(browser, server, ADMIN, "/staff/college")
+    page.wait_for_selector("body[data-loaded='programmes']")
+    _tab(page, "references")
+    with transaction(server.state.session_factory) as db:
+        student = db.execute(select(User).where(User.email == STUDENT[0])).scalar_one()
+        student_id, name = student.id, student.full_name
+    page.select_option("#ref-student-select", str(student_id))
+    page.click("#ref-pick button[type=submit]")
+    page.wait_for_selector("#ref-student:not([hidden])")
+    assert page.text_content("#ref-student-h") == f"References of {name}"
+    upload = page.locator("#ref-upload button[type=submit]")
+
+    def send(*paths):
+        page.set_input_files("#ref-files", [str(data_dir / p) for p in paths])
+        upload.click()
+
+    send("special/no_human_face_dogs.jpg")
+    page.wait_for_selector("#ref-error[data-reason='no_face']")
+    assert page.text_content("#ref-error") == "Photo 1 was refused: no face was found in it"
+    assert "no face was found" in page.text_content("#status")  # announced too, without moving the focus
+    send("faces/barack_obama/01.jpg", "groups/obama_biden_side_by_side.jpg")
+    page.wait_for_selector("#ref-error[data-reason='multiple_faces']")
+    assert page.text_content("#ref-error") == "Photo 2 was refused: it shows more than one face"
+    page.select_option("#lang", "ru")
+    assert page.text_content("#ref-student-h") == f"Эталоны: {name}"
+    page.select_option("#lang", "en")
+    H = {"Authorization": f"Bearer {_token(server, ADMIN)}"}
+    api = f"{server.url}/api/v1/students/{student_id}/reference-photos"
+    assert httpx.get(api, headers=H).json() == []  # nothing was registered by the refused uploads
+    send("faces/barack_obama/01.jpg")
+    page.wait_for_selector("#ref-list li[data-active='1']")
+    assert page.text_content("#ref-error") == ""
+    send("faces/barack_obama/02.jpg", "faces/barack_obama/03.jpg")
+    page.wait_for_selector("#ref-list li[data-active='0']")
+    refs = httpx.get(api, headers=H).json()
+    assert [r["active"] for r in refs] == [True, False] and [len(r["photos"]) for r in refs] == [2, 1]
+    shown = [(int(li.get_attribute("data-ref")), li.get_attribute("data-active"))
+             for li in page.locator("#ref-list li.ref").all()]
+    assert shown == [(refs[0]["id"], "1"), (refs[1]["id"], "0")]  # newest first, the retired one marked
+    wait_until = "() => [...document.querySelectorAll('#ref-list img')].every(i => i.complete && i.naturalWidth > 0)"
+    page.wait_for_function(wait_until)
+    assert page.locator("#ref-list img").count() == 3
+    _check_screen(page, "college: reference photos", artifacts_dir, "college_references")
+    # the README's copy: the same screen with the photos blurred (the shared data's faces are not copied into the repo)
+    page.evaluate("() => document.querySelectorAll('#ref-list img').forEach(i => { i.style.filter = 'blur(6px)'; })")
+    page.screenshot(path=str(artifacts_dir / "staff_college_references_blurred.png"), full_page=True)
+    page.click("#ref-list li[data-active='1'] button.danger")
+    page.wait_for_selector("#ref-list li.ref:first-child[data-active='0']")
+    refs = httpx.get(api, headers=H).json()
+    assert not any(r["active"] for r in refs) and refs[0]["retired_by"]
+    assert not page.errors, page.errors
+    assert page.evaluate("window.__csp || []") == []
+    ctx.close()
+
+
 def test_teacher_page_main_path(browser, server, artifacts_dir):
     student = {"Authorization": f"Bearer {_token(server, STUDENT)}"}
     ctx, page = _sign_in(browser, server, TEACHER, "/staff/teacher")

@@ -8,10 +8,12 @@ export class ApiError extends Error {
   constructor(status, code, message, details) { super(message); this.status = status; this.code = code; this.details = details; }
 }
 
+// A FormData body goes as multipart (the browser sets its boundary); anything else as JSON.
 export async function api(path, { method = "GET", body } = {}) {
-  const headers = body !== undefined ? { "Content-Type": "application/json" } : {};
+  const form = body instanceof FormData;
+  const headers = body !== undefined && !form ? { "Content-Type": "application/json" } : {};
   const r = await fetch(path, { method, headers, credentials: "same-origin",
-    body: body !== undefined ? JSON.stringify(body) : undefined });
+    body: body === undefined || form ? body : JSON.stringify(body) });
   if (!r.ok) {
     let code = "error", message = r.statusText, details;
     try { const e = (await r.json()).error; code = e.code; message = e.message; details = e.details; } catch { /* not JSON */ }
@@ -41,6 +43,35 @@ export function el(tag, attrs = {}, ...children) {
   }
   for (const c of children.flat()) if (c !== undefined && c !== null) e.append(c);
   return e;
+}
+
+// The sign-in gate of a signed-in page: resolves with the person `whoAmI()` answers once they are signed in and
+// allowed (#main shown, and "Sign out"); when `whoAmI()` fails with 403 the refusal (#refused) is shown, otherwise
+// the sign-in form (#signin), and the promise waits for a sign-in. "Sign out" never shows on the sign-in form.
+export async function signInGate(whoAmI) {
+  const show = (id, on) => { const e = $(id); if (e) e.hidden = !on; };
+  const admitted = (me) => { show("signin", false); show("refused", false); show("main", true); show("signout", true); return me; };
+  const refused = () => { show("signin", false); show("main", false); show("refused", true); show("signout", true); };
+  try {
+    return admitted(await whoAmI());
+  } catch (e) {
+    if (e.status === 403) { refused(); return new Promise(() => {}); }
+  }
+  show("main", false);
+  buildSignin();
+  show("signin", true);
+  return new Promise((resolve) => {
+    $("signin-form").addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      $("signin-error").textContent = "";
+      try {
+        await api("/api/auth/login", { method: "POST", body: { email: $("email").value.trim(), password: $("password").value } });
+        resolve(admitted(await whoAmI()));
+      } catch (err) {
+        if (err.status === 403) refused(); else $("signin-error").textContent = t("signin.error");
+      }
+    });
+  });
 }
 
 // The sign-in form of a signed-in page, built once into its <section id="signin"> (hidden until the page's gate

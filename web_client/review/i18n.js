@@ -45,6 +45,11 @@ const en = {
   "kind.body_movement": "body movement", "kind.tab_switch": "tab switch", "kind.fullscreen_exit": "full screen left",
   "kind.copy_paste": "copy/paste", "kind.devtools": "developer tools", "kind.stream_lost": "stream lost",
   "kind.room_scan_completed": "room scan completed", "kind.room_scan_incomplete": "room scan incomplete",
+  "kind.stream_poor": "poor stream", "kind.uplink_changed": "camera stream changed by the page",
+  "lane.stream": "stream quality", "quality.server": "measured by the server", "quality.browser": "reported by the student's page",
+  "quality.figures": "{kbps} kbit/s, {fps} frames/s, {size}", "quality.reasons": "below: {reasons}",
+  "reason.bitrate": "bit rate", "reason.frame_rate": "frame rate", "reason.frame_size": "frame size",
+  "session.stream_note": "Stream quality is context for the proctor, not misconduct: it never lowers the integrity score. Filled bands: the stream as the server received it; outlined marks: what the student's page reported about its connection.",
 };
 
 const ru = {
@@ -90,6 +95,11 @@ const ru = {
   "kind.body_movement": "движение тела", "kind.tab_switch": "смена вкладки", "kind.fullscreen_exit": "выход из полноэкранного режима",
   "kind.copy_paste": "копирование/вставка", "kind.devtools": "инструменты разработчика", "kind.stream_lost": "поток потерян",
   "kind.room_scan_completed": "осмотр комнаты выполнен", "kind.room_scan_incomplete": "осмотр комнаты неполный",
+  "kind.stream_poor": "плохой видеопоток", "kind.uplink_changed": "страница изменила видеопоток",
+  "lane.stream": "качество потока", "quality.server": "измерено сервером", "quality.browser": "сообщила страница студента",
+  "quality.figures": "{kbps} кбит/с, {fps} кадр/с, {size}", "quality.reasons": "ниже порога: {reasons}",
+  "reason.bitrate": "битрейт", "reason.frame_rate": "частота кадров", "reason.frame_size": "размер кадра",
+  "session.stream_note": "Качество потока — контекст для проктора, а не нарушение: оно никогда не снижает оценку честности. Залитые полосы — поток, каким его получил сервер; контурные отметки — что страница студента сообщила о своём соединении.",
 };
 
 const kk = {
@@ -135,6 +145,11 @@ const kk = {
   "kind.body_movement": "дене қозғалысы", "kind.tab_switch": "қойынды ауыстыру", "kind.fullscreen_exit": "толық экраннан шығу",
   "kind.copy_paste": "көшіру/қою", "kind.devtools": "әзірлеуші құралдары", "kind.stream_lost": "ағын үзілді",
   "kind.room_scan_completed": "бөлме толық қаралды", "kind.room_scan_incomplete": "бөлме толық қаралмады",
+  "kind.stream_poor": "видеоағын нашар", "kind.uplink_changed": "бет видеоағынды өзгертті",
+  "lane.stream": "ағын сапасы", "quality.server": "сервер өлшеді", "quality.browser": "студент беті хабарлады",
+  "quality.figures": "{kbps} кбит/с, {fps} кадр/с, {size}", "quality.reasons": "шектен төмен: {reasons}",
+  "reason.bitrate": "бит жылдамдығы", "reason.frame_rate": "кадр жиілігі", "reason.frame_size": "кадр өлшемі",
+  "session.stream_note": "Ағын сапасы — проктор үшін контекст, бұзушылық емес: ол адалдық бағасын ешқашан төмендетпейді. Толтырылған жолақтар — сервер қабылдаған ағын; контурлы белгілер — студент беті өз байланысы туралы хабарлағаны.",
 };
 
 useTexts({ en, ru, kk }, { storage: "review.lang", title: "app.title" });

@@ -49,30 +49,63 @@ function wireVideo() {
 }
 
 // ---- timeline ---------------------------------------------------------------------------------------------
+// The stream's quality (the view's context_kinds) is context, not misconduct: one lane of its own under the
+// events, in a neutral colour, with a note that it never lowers the score. Filled bands: what the server measured;
+// outlined marks: what the student's page reported.
+const QUALITY = "#52667a";
+const isContext = (e) => (S.view?.context_kinds || []).includes(e.kind);
+
+function qualityText(e) {
+  const d = (e.evidence || {}).details || {};
+  const parts = [`${kindLabel(e.kind)} · ${t(e.source === "server" ? "quality.server" : "quality.browser")}`,
+    `${fmtTime(e.start)}–${e.end == null ? t("ev.open") : fmtTime(e.end)}`];
+  if (d.kbps != null && d.fps != null) parts.push(t("quality.figures", { kbps: d.kbps, fps: d.fps, size: d.width ? `${d.width}×${d.height}` : "?" }));
+  else if (d.kbps != null) parts.push(`${d.kbps} kbit/s${d.rung ? ` (${d.rung})` : ""}`);
+  if ((d.reasons || []).length) parts.push(t("quality.reasons", { reasons: d.reasons.map((r) => t(`reason.${r}`)).join(", ") }));
+  return parts.join(" · ");
+}
+
+function mark(e, attrs, title) {
+  const r = svg("rect", { class: "mark", rx: 2, "data-id": e.id, "data-kind": e.kind, "data-start": e.start, "data-end": e.end ?? "",
+    "data-severity": e.severity, tabindex: 0, role: "button", "aria-label": title, ...attrs });
+  r.append(svg("title", {}, title));
+  r.addEventListener("click", () => seek(e.start));
+  r.addEventListener("keydown", (ev) => { if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); seek(e.start); } });
+  return r;
+}
+
 function drawTimeline() {
-  const events = [...S.events.values()];
+  const all = [...S.events.values()];
+  const events = all.filter((e) => !isContext(e)), quality = all.filter(isContext);
   const kinds = [...new Set(events.map((e) => e.kind))].sort();
-  const row = 22, h = Math.max(1, kinds.length) * row + 28;
+  const lanes = kinds.length + (quality.length ? 1 : 0);
+  const row = 22, h = Math.max(1, lanes) * row + 28;
   const g = $("timeline");
   g.setAttribute("viewBox", `0 0 ${W} ${h}`);
   g.replaceChildren();
-  kinds.forEach((k, i) => {
-    g.append(svg("text", { x: 4, y: i * row + 18 }, kindLabel(k)));
+  const lane = (i, label, attrs = {}) => {
+    g.append(svg("text", { x: 4, y: i * row + 18, ...attrs }, label));
     g.append(svg("line", { x1: LEFT, x2: W - RIGHT, y1: i * row + 14, y2: i * row + 14, stroke: "#eee" }));
-  });
+  };
+  kinds.forEach((k, i) => lane(i, kindLabel(k)));
+  const width = (e) => Math.max(4, xOf(e.end ?? S.duration) - xOf(e.start)).toFixed(1);
   for (const e of events) {
-    const y = kinds.indexOf(e.kind) * row + 5;
-    const end = e.end ?? S.duration;
-    const r = svg("rect", { class: "mark", x: xOf(e.start).toFixed(1), y, height: 16, rx: 2,
-      width: Math.max(4, xOf(end) - xOf(e.start)).toFixed(1), fill: SEV[e.severity] || "#888",
-      "data-id": e.id, "data-kind": e.kind, "data-start": e.start, "data-end": e.end ?? "", "data-severity": e.severity,
-      tabindex: 0, role: "button" });
-    r.append(svg("title", {}, `${kindLabel(e.kind)} ${fmtTime(e.start)}–${e.end == null ? t("ev.open") : fmtTime(e.end)} · ${t(`sev.${e.severity}`)}`));
-    r.addEventListener("click", () => seek(e.start));
-    r.addEventListener("keydown", (ev) => { if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); seek(e.start); } });
-    g.append(r);
+    g.append(mark(e, { x: xOf(e.start).toFixed(1), y: kinds.indexOf(e.kind) * row + 5, height: 16, width: width(e),
+      fill: SEV[e.severity] || "#888" },
+    `${kindLabel(e.kind)} ${fmtTime(e.start)}–${e.end == null ? t("ev.open") : fmtTime(e.end)} · ${t(`sev.${e.severity}`)}`));
   }
-  const axis = kinds.length * row + 8;
+  if (quality.length) {
+    const y = kinds.length * row;
+    lane(kinds.length, t("lane.stream"), { "data-lane": "stream_quality" });
+    for (const e of quality) {
+      const server = e.source === "server";
+      g.append(mark(e, { x: xOf(e.start).toFixed(1), y: y + (server ? 4 : 12), height: server ? 8 : 7, width: width(e),
+        fill: server ? QUALITY : "#fff", stroke: QUALITY, "stroke-width": server ? 0 : 1.5, "data-lane": "stream_quality",
+        "data-source": e.source }, qualityText(e)));
+    }
+  }
+  $("timeline-note").hidden = !quality.length;
+  const axis = lanes * row + 8;
   const step = [1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600].find((s) => S.duration / s <= 12) || 3600;
   for (let tt = 0; tt <= S.duration + 1e-6; tt += step) {
     g.append(svg("line", { x1: xOf(tt), x2: xOf(tt), y1: axis, y2: axis + 5, stroke: "#999" }));
@@ -114,6 +147,7 @@ function drawPlots() {
     g.append(svg("text", { x: LEFT - 4, y: top + 10, "text-anchor": "end" }, String(p.hi)));
     g.append(svg("text", { x: LEFT - 4, y: top + ph, "text-anchor": "end" }, String(p.lo)));
     for (const e of S.events.values()) {
+      if (isContext(e)) continue;
       const x0 = xOf(e.start), x1 = xOf(e.end ?? S.duration);
       g.append(svg("rect", { x: x0, y: top, width: Math.max(2, x1 - x0), height: ph, fill: SEV[e.severity] || "#888", opacity: 0.08 }));
     }

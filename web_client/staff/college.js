@@ -1,9 +1,10 @@
 // The college's page (college admin, methodist): programmes and the 30 % rule, people, courses and enrolments,
-// API keys and webhooks with their delivery log. Every change goes through the college REST API (/api/v1).
+// each student's reference photos, API keys and webhooks with their delivery log. Every change goes through the college REST API (/api/v1).
 import { $, announce, api, applyTexts, el, fail, field, fmtDate, initLang, scroller, signedIn, t, wireSignout, wireTabs } from "./common.js";
 import { loadProgrammes, rerenderProgrammes, wireProgrammes } from "./programmes.js";
 
-const state = { people: [], courses: [], programmes: [], enrolments: [], keys: [], hooks: [], course: null, hook: null };
+const state = { people: [], courses: [], programmes: [], enrolments: [], keys: [], hooks: [], course: null, hook: null,
+  refStudent: null, refs: [] };
 const ROLES = ["student", "teacher", "proctor", "college_admin"];
 
 // ---- people ----------------------------------------------------------------------------------------------
@@ -110,6 +111,88 @@ function wireCourses() {
   });
 }
 
+// ---- reference photos -------------------------------------------------------------------------------------
+// The identity a live exam's identity step is checked against: 1 to 3 photos, enrolled by the engine on upload (a
+// photo it cannot use is refused, naming the photo and the reason), newest first, retired ones kept and marked.
+const MAX_REF_PHOTOS = 3;
+const refBase = (id) => `/api/v1/students/${id}/reference-photos`;
+
+function refError(err) {
+  const box = $("ref-error");
+  const reason = err?.details?.reason;
+  const photo = err?.details?.photo_index;
+  const key = reason && t(`ref.reason.${reason}`) !== `ref.reason.${reason}` ? `ref.reason.${reason}` : null;
+  const text = key ? (photo != null ? t("ref.refused_photo", { n: photo + 1, reason: t(key) }) : t(key))
+    : err?.code === "reference_locked" ? t("ref.locked") : t("msg.error", { error: err?.message || String(err) });
+  box.dataset.reason = reason || err?.code || "";
+  box.textContent = text;
+  announce("msg.error", { error: text }, "bad");
+}
+
+function renderReferences() {
+  const u = state.people.find((p) => p.id === state.refStudent);
+  const box = $("ref-student");
+  box.hidden = !u;
+  if (!u) return;
+  $("ref-student-h").textContent = t("ref.of", { name: u.full_name });
+  $("ref-list").replaceChildren(...(state.refs.length ? state.refs.map((r) => el("li", { class: `ref ${r.active ? "active" : "retired"}`,
+    dataset: { ref: r.id, active: r.active ? "1" : "0" } },
+    el("p", {}, el("span", { class: `badge ${r.active ? "approved" : "retired"}` }, t(r.active ? "ref.in_use" : "ref.retired")), " ",
+      t("ref.added", { at: fmtDate(r.created_at), by: r.created_by || "—" }),
+      r.retired_at ? ` · ${t("ref.retired_at", { at: fmtDate(r.retired_at), by: r.retired_by || "—" })}` : ""),
+    el("div", { class: "thumbs" }, ...r.photos.map((p, i) => el("img", { src: `${refBase(u.id)}/photo/${p.sha256}.jpg`, loading: "lazy",
+      alt: t("ref.photo_alt", { n: i + 1, name: u.full_name }), title: `sha256 ${p.sha256.slice(0, 12)}…` }))),
+    r.active ? el("button", { type: "button", class: "danger", "aria-label": t("ref.retire_named", { name: u.full_name }),
+      onclick: async () => {
+        try { await api(`${refBase(u.id)}/${r.id}`, { method: "DELETE" }); announce("ref.retired_msg"); await loadReferences(); }
+        catch (err) { refError(err); }
+      } }, t("ref.retire")) : ""))
+    : [el("li", { class: "muted" }, t("ref.none"))]));
+}
+
+async function loadReferences() {
+  if (!state.people.length) state.people = await api("/api/v1/users");
+  const sel = $("ref-student-select");
+  const v = sel.value;
+  sel.replaceChildren(el("option", { value: "" }, t("ref.pick_one")), ...state.people.filter((u) => u.role === "student")
+    .map((u) => el("option", { value: u.id }, `${u.full_name} (${u.external_id || u.email})`)));
+  sel.value = v;
+  state.refs = state.refStudent ? await api(refBase(state.refStudent)) : [];
+  renderReferences();
+}
+
+function wireReferences() {
+  const sel = el("select", { id: "ref-student-select" });
+  const pick = $("ref-pick");
+  pick.replaceChildren(field("ref.student", sel), el("button", { type: "submit", i18n: "ref.show" }));
+  pick.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    state.refStudent = sel.value ? Number(sel.value) : null;
+    $("ref-error").textContent = "";
+    try { await loadReferences(); document.body.dataset.loaded = "references"; $("ref-student-h").focus(); } catch (err) { fail(err); }
+  });
+  const files = el("input", { type: "file", id: "ref-files", accept: "image/jpeg,image/png", multiple: true, required: true,
+    "aria-describedby": "ref-files-hint" });
+  const upload = $("ref-upload");
+  upload.replaceChildren(field("ref.photos", files), el("span", { id: "ref-files-hint", class: "muted", i18n: "ref.photos_hint" }),
+    el("button", { type: "submit", i18n: "ref.upload" }));
+  upload.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    $("ref-error").textContent = "";
+    const chosen = [...files.files];
+    if (!chosen.length || chosen.length > MAX_REF_PHOTOS) { refError({ details: { reason: "count" } }); return; }
+    const body = new FormData();
+    for (const f of chosen) body.append("photos", f, f.name);
+    try {
+      upload.setAttribute("aria-busy", "true");
+      await api(refBase(state.refStudent), { method: "POST", body });
+      files.value = "";
+      announce("ref.registered");
+      await loadReferences();
+    } catch (err) { refError(err); } finally { upload.removeAttribute("aria-busy"); }
+  });
+}
+
 // ---- API keys and webhooks -------------------------------------------------------------------------------
 function renderIntegrations() {
   $("key-rows").replaceChildren(...state.keys.map((k) => el("tr", { dataset: { key: k.id, revoked: k.revoked_at ? "1" : "" } },
@@ -185,10 +268,12 @@ async function main() {
   initLang();
   wireSignout();
   await signedIn(["college_admin"]);
-  wireProgrammes(); wirePeople(); wireCourses(); wireIntegrations();
-  const loaders = { programmes: loadProgrammes, people: loadPeople, courses: loadCourses, integrations: loadIntegrations };
+  wireProgrammes(); wirePeople(); wireCourses(); wireReferences(); wireIntegrations();
+  const loaders = { programmes: loadProgrammes, people: loadPeople, courses: loadCourses, references: loadReferences,
+    integrations: loadIntegrations };
   wireTabs((name) => loaders[name]().then(() => { document.body.dataset.loaded = name; }).catch(fail));
-  document.addEventListener("langchange", () => { rerenderProgrammes(); renderPeople(); renderCourses(); renderIntegrations(); });
+  document.addEventListener("langchange", () => { rerenderProgrammes(); renderPeople(); renderCourses(); renderIntegrations();
+    if (state.refStudent) renderReferences(); });
   applyTexts();
 }
 

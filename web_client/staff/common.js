@@ -1,6 +1,6 @@
 // Shared by the staff pages: the sign-in gate with the role the page needs, a polite live region for "saved" and
 // error messages, tabs and form helpers; API calls, DOM helpers and the language menu come from /common/.
-import { $, api, buildSignin, el } from "/common/api.js";
+import { $, ApiError, api, el, signInGate } from "/common/api.js";
 import { applyTexts, initLang, t } from "./i18n.js";
 
 // A wide table inside a region that scrolls sideways on its own (keyboard-focusable), so the page never does.
@@ -35,38 +35,15 @@ export function announce(key, vars = {}, kind = "ok") {
 export function fail(err) { announce("msg.error", { error: err.message || String(err) }, "bad"); }
 
 // Resolves with the signed-in person once their role is one of `roles`; shows the sign-in form otherwise, and the
-// refusal for a signed-in person whose role may not use the page. "Sign out" is shown only to a signed-in person.
+// refusal for a signed-in person whose role may not use the page (the gate is /common/api.js's).
 export async function signedIn(roles) {
-  const done = (me) => {
-    $("who").textContent = me.full_name || me.email || "";
-    $("signout").hidden = false;
-    $("signin").hidden = true;
-    $("main").hidden = false;
-    return me;
-  };
-  const refuse = () => { $("signin").hidden = true; $("main").hidden = true; $("refused").hidden = false; $("signout").hidden = false; };
-  try {
-    const me = await api("/api/auth/me");
-    if (!roles.includes(me.role)) { refuse(); return new Promise(() => {}); }
-    return done(me);
-  } catch (e) {
-    $("main").hidden = true;
-    buildSignin();
-    $("signin").hidden = false;
-    return new Promise((resolve) => {
-      $("signin-form").addEventListener("submit", async (ev) => {
-        ev.preventDefault();
-        $("signin-error").textContent = "";
-        try {
-          const out = await api("/api/auth/login", { method: "POST", body: { email: $("email").value.trim(), password: $("password").value } });
-          if (!roles.includes(out.user.role)) { refuse(); return; }
-          resolve(done(out.user));
-        } catch (err) {
-          $("signin-error").textContent = t("signin.error");
-        }
-      });
-    });
-  }
+  const me = await signInGate(async () => {
+    const who = await api("/api/auth/me");
+    if (!roles.includes(who.role)) throw new ApiError(403, "forbidden", "this page is not for this role");
+    return who;
+  });
+  $("who").textContent = me.full_name || me.email || "";
+  return me;
 }
 
 // Tabs: buttons in the page's nav show one section at a time; the chosen one is aria-current.

@@ -3,6 +3,20 @@
 import { useTexts } from "/common/i18n.js";
 
 const en = {
+  "tab.references": "Reference photos",
+  "ref.intro": "The photo a live exam's identity step is checked against. Upload 1 to 3 clear photos of the student's face, alone; the engine checks each one at once. A new upload replaces the reference in use (the old one is kept, marked retired). It cannot change while the student sits an exam.",
+  "ref.student": "Student", "ref.show": "Show references", "ref.pick_one": "choose a student", "ref.of": "References of {name}",
+  "ref.photos": "Photos (1 to 3)", "ref.photos_hint": "JPEG or PNG, one face in each.", "ref.upload": "Upload",
+  "ref.registered": "Reference registered: it is used from the next identity check.", "ref.in_use": "in use", "ref.retired": "retired",
+  "ref.added": "added {at} by {by}", "ref.retired_at": "retired {at} by {by}", "ref.photo_alt": "Reference photo {n} of {name}",
+  "ref.retire": "Retire", "ref.retire_named": "Retire the reference in use of {name}", "ref.retired_msg": "The reference is retired (kept, no longer used).",
+  "ref.none": "No reference on file: the photo taken at the exam's identity step becomes the exam's reference.",
+  "ref.refused_photo": "Photo {n} was refused: {reason}", "ref.locked": "The student is sitting an exam: the reference cannot change now.",
+  "ref.reason.no_face": "no face was found in it", "ref.reason.multiple_faces": "it shows more than one face",
+  "ref.reason.face_too_small": "the face is too small: take it closer", "ref.reason.too_blurred": "it is too blurred",
+  "ref.reason.too_dark": "it is too dark", "ref.reason.too_many_pixels": "the image is too large (over 40 megapixels)",
+  "ref.reason.unreadable": "it is not an image that can be read", "ref.reason.too_large": "the file is too large",
+  "ref.reason.count": "choose 1 to 3 photos",
   "skip": "Skip to content", "lang.label": "Language", "signout": "Sign out", "nav.home": "Staff pages", "nav.sections": "Sections",
   "signin.heading": "Sign in", "signin.email": "E-mail", "signin.password": "Password", "signin.submit": "Sign in",
   "signin.error": "Sign-in failed: check your e-mail and password.",
@@ -88,6 +102,20 @@ const en = {
 };
 
 const ru = {
+  "tab.references": "Эталонные фото",
+  "ref.intro": "Фото, с которым сверяется проверка личности на онлайн-экзамене. Загрузите 1–3 чётких фото лица студента, одного в кадре; система сразу проверяет каждое. Новая загрузка заменяет действующий эталон (старый сохраняется с пометкой «выведен»). Пока студент сдаёт экзамен, эталон изменить нельзя.",
+  "ref.student": "Студент", "ref.show": "Показать эталоны", "ref.pick_one": "выберите студента", "ref.of": "Эталоны: {name}",
+  "ref.photos": "Фото (от 1 до 3)", "ref.photos_hint": "JPEG или PNG, одно лицо на каждом.", "ref.upload": "Загрузить",
+  "ref.registered": "Эталон сохранён: он используется со следующей проверки личности.", "ref.in_use": "действует", "ref.retired": "выведен",
+  "ref.added": "добавлен {at}, {by}", "ref.retired_at": "выведен {at}, {by}", "ref.photo_alt": "Эталонное фото {n}: {name}",
+  "ref.retire": "Вывести", "ref.retire_named": "Вывести действующий эталон: {name}", "ref.retired_msg": "Эталон выведен (сохранён, но не используется).",
+  "ref.none": "Эталона нет: фото, снятое при проверке личности на экзамене, станет эталоном этого экзамена.",
+  "ref.refused_photo": "Фото {n} отклонено: {reason}", "ref.locked": "Студент сейчас сдаёт экзамен: эталон изменить нельзя.",
+  "ref.reason.no_face": "на нём не найдено лицо", "ref.reason.multiple_faces": "на нём больше одного лица",
+  "ref.reason.face_too_small": "лицо слишком маленькое: снимите ближе", "ref.reason.too_blurred": "оно слишком размыто",
+  "ref.reason.too_dark": "оно слишком тёмное", "ref.reason.too_many_pixels": "изображение слишком большое (более 40 мегапикселей)",
+  "ref.reason.unreadable": "это не читаемое изображение", "ref.reason.too_large": "файл слишком большой",
+  "ref.reason.count": "выберите от 1 до 3 фото",
   "skip": "К содержимому", "lang.label": "Язык", "signout": "Выйти", "nav.home": "Страницы сотрудников", "nav.sections": "Разделы",
   "signin.heading": "Вход", "signin.email": "Эл. почта", "signin.password": "Пароль", "signin.submit": "Войти",
   "signin.error": "Не удалось войти: проверьте почту и пароль.",
@@ -173,6 +201,20 @@ const ru = {
 };
 
 const kk = {
+  "tab.references": "Эталон фотосуреттер",
+  "ref.intro": "Онлайн емтиханда тұлғаны тексеру салыстыратын фото. Студенттің бетінің 1–3 анық фотосын жүктеңіз, кадрда жалғыз болсын; жүйе әрқайсысын бірден тексереді. Жаңа жүктеу қолданыстағы эталонды ауыстырады (ескісі «шығарылды» белгісімен сақталады). Студент емтихан тапсырып жатқанда эталонды өзгертуге болмайды.",
+  "ref.student": "Студент", "ref.show": "Эталондарды көрсету", "ref.pick_one": "студентті таңдаңыз", "ref.of": "Эталондар: {name}",
+  "ref.photos": "Фото (1-ден 3-ке дейін)", "ref.photos_hint": "JPEG немесе PNG, әрқайсысында бір бет.", "ref.upload": "Жүктеу",
+  "ref.registered": "Эталон сақталды: ол келесі тұлға тексеруінен бастап қолданылады.", "ref.in_use": "қолданыста", "ref.retired": "шығарылды",
+  "ref.added": "қосылды {at}, {by}", "ref.retired_at": "шығарылды {at}, {by}", "ref.photo_alt": "Эталон фото {n}: {name}",
+  "ref.retire": "Шығару", "ref.retire_named": "Қолданыстағы эталонды шығару: {name}", "ref.retired_msg": "Эталон шығарылды (сақталған, бірақ қолданылмайды).",
+  "ref.none": "Эталон жоқ: емтихандағы тұлға тексеруінде түсірілген фото сол емтиханның эталоны болады.",
+  "ref.refused_photo": "{n}-фото қабылданбады: {reason}", "ref.locked": "Студент қазір емтихан тапсырып жатыр: эталонды өзгертуге болмайды.",
+  "ref.reason.no_face": "онда бет табылмады", "ref.reason.multiple_faces": "онда бірнеше бет бар",
+  "ref.reason.face_too_small": "бет тым кішкентай: жақынырақ түсіріңіз", "ref.reason.too_blurred": "ол тым бұлыңғыр",
+  "ref.reason.too_dark": "ол тым қараңғы", "ref.reason.too_many_pixels": "сурет тым үлкен (40 мегапикселден асады)",
+  "ref.reason.unreadable": "бұл оқылатын сурет емес", "ref.reason.too_large": "файл тым үлкен",
+  "ref.reason.count": "1-ден 3-ке дейін фото таңдаңыз",
   "skip": "Мазмұнға өту", "lang.label": "Тіл", "signout": "Шығу", "nav.home": "Қызметкер беттері", "nav.sections": "Бөлімдер",
   "signin.heading": "Кіру", "signin.email": "Эл. пошта", "signin.password": "Құпиясөз", "signin.submit": "Кіру",
   "signin.error": "Кіру сәтсіз: поштаңыз бен құпиясөзді тексеріңіз.",

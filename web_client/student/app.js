@@ -2,7 +2,7 @@
 import { applyTexts, has, initLang, t } from "./i18n.js";
 import { LiveConnection } from "./live.js";
 import { watchSignals } from "./signals.js";
-import { UplinkAdapter } from "./uplink.js";
+import { LADDER, UplinkAdapter } from "./uplink.js";
 
 const $ = (id) => document.getElementById(id);
 const state = { token: null, exam: null, attempt: null, config: null, stream: null, live: null, audio: null,
@@ -140,6 +140,13 @@ function newLiveConnection() {
 
 // The camera stream follows the uplink (uplink.js); the student hears when it is lowered and is told when the
 // connection is too poor for a fair exam (a polite status and, during the exam, a notice beside the questions).
+// The page also reports both to the server (the page's claim for the proctor's timeline; the server measures the
+// stream it receives itself): uplink_changed at each change of rung, stream_poor while it finds the uplink too poor.
+function reportUplink(live, kind, phase, detail, up) {
+  const kbps = detail.kbps == null || Number.isNaN(detail.kbps) ? null : Math.round(detail.kbps);
+  live.send({ type: "browser_signal", kind, phase, details: { rung: LADDER[up.state.level].name, level: up.state.level, kbps } });
+}
+
 function watchUplink(live) {
   state.uplink?.stop();
   const sender = live.pc?.getSenders().find((s) => s.track && s.track.kind === "video");
@@ -148,11 +155,13 @@ function watchUplink(live) {
   state.uplink = up;
   const el = $("uplink");
   up.addEventListener("change", (e) => {
+    reportUplink(live, "uplink_changed", "instant", e.detail, up);
     if (up.state.tooPoor) return;
     if (e.detail.level === 0) { el.hidden = true; return; }
     say(el, "uplink.lowered", {}, "conn"); el.hidden = false;
   });
   up.addEventListener("poor", (e) => {
+    reportUplink(live, "stream_poor", e.detail.tooPoor ? "start" : "end", e.detail, up);
     if (e.detail.tooPoor) {
       say(el, "uplink.too_poor", {}, "conn bad"); el.hidden = false;
       if (state.step === "exam") addWarning({ code: "uplink.too_poor", kind: "uplink" });
