@@ -1,5 +1,5 @@
 """The outbox rows both deliverers send (``webhook_deliveries`` and ``lti_service_calls``): claiming the next
-due row and settling a try, with one retry policy.
+due row, settling a try with one retry policy, and the sender loop both run on a background thread.
 
 A row is claimed with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL (SQLite has one writer) and leased by pushing
 ``next_attempt_at`` past the send's longest time, so two nodes never send the same try. A failed try is tried
@@ -8,6 +8,7 @@ marked failed."""
 
 from __future__ import annotations
 
+import logging
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from server.db.engine import is_sqlite
 from server.domain.enums import DeliveryStatus
+from server.periodic import Periodic
 
 
 @dataclass(frozen=True)
@@ -62,3 +64,52 @@ def settle(row: Any, number: int, ok: bool, error: str | None, now: datetime, po
     else:
         row.last_error = error
         row.next_attempt_at = now + timedelta(seconds=policy.delay_after(number))
+
+
+class OutboxSender:
+    """Sends every due row on each pass, on a thread woken when a row is queued (`wakers`: the queueing module's
+    ``add_waker``/``remove_waker``). A subclass claims a job (:func:`claim_due` in its own transaction), tries
+    it and settles it; ``before_pass`` is its housekeeping, run also once at start, before requests come."""
+
+    def __init__(self, name: str, poll_interval_s: float, log: logging.Logger, wakers: Any) -> None:
+        self._wakers = wakers
+        self._periodic = Periodic(name, self.run_once, poll_interval_s, log)
+
+    def before_pass(self) -> None:
+        pass
+
+    def _claim(self) -> Any:
+        raise NotImplementedError
+
+    def _try(self, job: Any) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+    def run_once(self) -> int:
+        """Send every row that is due now; returns how many tries were made."""
+        self.before_pass()
+        tries = 0
+        while not self._periodic.stopping:
+            job = self._claim()
+            if job is None:
+                break
+            self._try(job)
+            tries += 1
+        return tries
+
+    def wake(self) -> None:
+        self._periodic.wake()
+
+    def start(self) -> None:
+        if self._periodic.running:
+            return
+        self.before_pass()
+        self._wakers.add_waker(self.wake)
+        self._periodic.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._wakers.remove_waker(self.wake)
+        self._periodic.stop(timeout)
+        self.close()

@@ -32,8 +32,7 @@ from server.lti import claims as C
 from server.lti.adapter import NoCacheServiceConnector, TimeoutSession, lti_registration
 from server.lti.keys import KeyPolicy, rotate_if_due, signing_key
 from server.lti import services
-from server.outbox_rows import RetryPolicy, claim_due, settle
-from server.periodic import Periodic
+from server.outbox_rows import OutboxSender, RetryPolicy, claim_due, settle
 
 log = logging.getLogger("server.lti")
 
@@ -54,7 +53,7 @@ def _registration_gone(db: Session, call: LtiServiceCall) -> str | None:
     return None if reg is not None and reg.is_active else "the registration was removed or disabled"
 
 
-class LtiDeliverer:
+class LtiDeliverer(OutboxSender):
     def __init__(self, session_factory: sessionmaker[Session], settings: Any, *, policy: RetryPolicy | None = None,
                  clock: Callable[[], datetime] = utcnow) -> None:
         self.session_factory = session_factory
@@ -65,7 +64,7 @@ class LtiDeliverer:
         self.clock = clock
         self.lease_s = settings.lti_http_timeout_s * 4 + 30.0
         self.http = TimeoutSession(settings.lti_http_timeout_s)
-        self._periodic = Periodic("lti deliverer", self.run_once, settings.lti_poll_interval_s, log)
+        super().__init__("lti deliverer", settings.lti_poll_interval_s, log, services)
 
     # --- one call ----------------------------------------------------------------------------------------
     def _claim(self) -> _Job | None:
@@ -145,8 +144,12 @@ class LtiDeliverer:
                                             "status_code": status, "error": error})
 
     # --- passes -----------------------------------------------------------------------------------------
-    def housekeeping(self) -> None:
-        """Rotate the key when due, queue ACS flags for new events, drop expired launch data."""
+    def before_pass(self) -> None:
+        """Rotate the key when due, queue ACS flags for new events, drop expired launch data.
+
+        Run also at start: the first pass makes the tool's signing key on a new database, before the server
+        takes requests, so that write never lands between a request's read and its write (SQLite refuses that
+        request's write at once: its snapshot is stale)."""
         from sqlalchemy import delete
 
         from server.db.models import LtiLaunchData
@@ -158,34 +161,10 @@ class LtiDeliverer:
             services.scan_flags(db, self.settings.lti_flag_min_severity, self.clock())
             db.execute(delete(LtiLaunchData).where(LtiLaunchData.expires_at <= self.clock()))
 
-    def run_once(self) -> int:
-        """Look after the keys and flags, then send every call that is due now; returns how many tries."""
-        self.housekeeping()
-        tries = 0
-        while not self._periodic.stopping:
-            job = self._claim()
-            if job is None:
-                break
-            t0 = time.perf_counter()
-            ok, status, error, body = self._send(job)
-            self._finish(job, ok, status, error, body, (time.perf_counter() - t0) * 1000)
-            tries += 1
-        return tries
+    def _try(self, job: _Job) -> None:
+        t0 = time.perf_counter()
+        ok, status, error, body = self._send(job)
+        self._finish(job, ok, status, error, body, (time.perf_counter() - t0) * 1000)
 
-    def wake(self) -> None:
-        self._periodic.wake()
-
-    def start(self) -> None:
-        if self._periodic.running:
-            return
-        # the first pass makes the tool's signing key on a new database: done here, before the server takes
-        # requests, so that write never lands between a request's read and its write (SQLite refuses that
-        # request's write at once: its snapshot is stale)
-        self.housekeeping()
-        services.add_waker(self.wake)
-        self._periodic.start()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        services.remove_waker(self.wake)
-        self._periodic.stop(timeout)
+    def close(self) -> None:
         self.http.close()

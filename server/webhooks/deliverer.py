@@ -27,8 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from server.db.base import utcnow
 from server.db.engine import transaction
 from server.db.models import WebhookDelivery, WebhookDeliveryAttempt, WebhookEndpoint
-from server.outbox_rows import RetryPolicy, claim_due, settle
-from server.periodic import Periodic
+from server.outbox_rows import OutboxSender, RetryPolicy, claim_due, settle
 from server.security.netcheck import AddressPolicy, RefusedTarget, pin_url
 from server.security.secretbox import SecretBox, SecretUnreadable
 from server.webhooks import outbox
@@ -67,7 +66,7 @@ def _endpoint_gone(db: Session, d: WebhookDelivery) -> str | None:
     return None if ep is not None and ep.is_active else "the endpoint was removed or disabled"
 
 
-class Deliverer:
+class Deliverer(OutboxSender):
     def __init__(self, session_factory: sessionmaker[Session], *, policy: RetryPolicy = RetryPolicy(),
                  timeout_s: float = 10.0, poll_interval_s: float = 2.0, user_agent: str = "proctor-webhooks",
                  transport: httpx.BaseTransport | None = None, clock: Callable[[], datetime] = utcnow,
@@ -80,7 +79,7 @@ class Deliverer:
         self.lease_s = timeout_s + 30.0
         self._client = httpx.Client(timeout=timeout_s, transport=transport, follow_redirects=False,
                                     headers={"User-Agent": user_agent, "Content-Type": "application/json"})
-        self._periodic = Periodic("webhook deliverer", self.run_once, poll_interval_s, log)
+        super().__init__("webhook deliverer", poll_interval_s, log, outbox)
 
     # --- one pass --------------------------------------------------------------------------------------
     def _claim(self) -> _Job | None:
@@ -124,28 +123,8 @@ class Deliverer:
                                             "try": job.number, "ok": ok, "status_code": status, "error": error,
                                             "ms": round(ms, 1)})
 
-    def run_once(self) -> int:
-        """Send every delivery that is due now; return how many tries were made."""
-        tries = 0
-        while not self._periodic.stopping:
-            job = self._claim()
-            if job is None:
-                break
-            self._finish(job, *self._send(job))
-            tries += 1
-        return tries
+    def _try(self, job: _Job) -> None:
+        self._finish(job, *self._send(job))
 
-    # --- background thread ------------------------------------------------------------------------------
-    def wake(self) -> None:
-        self._periodic.wake()
-
-    def start(self) -> None:
-        if self._periodic.running:
-            return
-        outbox.add_waker(self.wake)
-        self._periodic.start()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        outbox.remove_waker(self.wake)
-        self._periodic.stop(timeout)
+    def close(self) -> None:
         self._client.close()
