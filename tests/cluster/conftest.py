@@ -8,15 +8,10 @@ from typing import Iterator
 import pytest
 
 from server.cluster.postgres import PgServer, PostgresUnavailable, start_server
+from servers import started
 
 
 @pytest.fixture(scope="module")
-def pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgServer]:
-    try:
-        server = start_server()
-    except PostgresUnavailable as exc:
-        pytest.fail(f"this test needs a PostgreSQL server: {exc}", pytrace=False)
-    try:
+def pg() -> Iterator[PgServer]:
+    with started(start_server, PgServer.stop, PostgresUnavailable, "this test needs a PostgreSQL server") as server:
         yield server
-    finally:
-        server.stop()
