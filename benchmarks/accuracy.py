@@ -46,39 +46,40 @@ MARGIN_GRID = [(ms, hm, ha) for ms in (0.4, 0.5, 0.6, 0.7) for hm in (-0.25, 0.0
                for ha in (-0.5, -0.25, 0.0) if ha <= hm]
 
 
+def _image(data: Path, f: dict[str, Any]) -> Any:
+    """The manifest entry's image as RGB, or None when it cannot be read (the caller counts it as skipped)."""
+    from proctor.media import MediaError, load_image
+
+    try:
+        return load_image(data / f["path"])
+    except (MediaError, KeyError, OSError):
+        return None
+
+
 def _count_with(cand: dict[str, list], w: int, h: int, min_score: float, hog_min: float, hog_agree: float,
                 min_px: float) -> int:
-    """count_faces_in_photo's cluster rule with its margins as arguments (same clustering, same decision)."""
-    from proctor.vision.faces import _clip, _same_face
+    """How many faces the engine's count_faces_in_photo finds with its margins as arguments, on a photo's
+    cached candidates (the same clustering and decision: it is the engine's function, run on what
+    photo_candidates found once)."""
+    from unittest import mock
 
-    clusters: list[list[tuple[str, Any]]] = []
-    for kind in ("full", "tile", "hog"):
-        for b in cand[kind]:
-            for c in clusters:
-                if any(_same_face(b, o) for _, o in c):
-                    c.append((kind, b))
-                    break
-            else:
-                clusters.append([(kind, b)])
-    n = 0
-    for c in clusters:
-        full = max((b.score for k, b in c if k == "full"), default=0.0)
-        tile = max((b.score for k, b in c if k == "tile"), default=0.0)
-        hog = max((b.score for k, b in c if k == "hog"), default=-math.inf)
-        if not (full >= min_score or hog >= hog_min or (max(full, tile) >= min_score and hog >= hog_agree)):
-            continue
-        best = max((b for k, b in c if k != "hog"), key=lambda b: b.score, default=None)
-        if best is None:
-            best = max((b for k, b in c if k == "hog"), key=lambda b: b.score)
-        clipped = _clip(best, w, h)
-        n += int(clipped is not None and clipped.side >= min_px)
-    return n
+    import numpy as np
+
+    from proctor.settings import EngineSettings
+    from proctor.vision import faces as vf
+
+    s = EngineSettings()
+    s = s.model_copy(update={"faces": s.faces.model_copy(update={"detector_min_score": min_score,
+                                                                 "min_face_px": min_px})})
+    with mock.patch.object(vf, "photo_candidates", lambda _rgb: cand), \
+            mock.patch.object(vf, "HOG_MIN_MARGIN", hog_min), mock.patch.object(vf, "HOG_AGREE_MARGIN", hog_agree):
+        # only the photo's size is read: the candidates stand for its pixels (np.zeros maps no memory until used)
+        return len(vf.count_faces_in_photo(np.zeros((h, w, 3), np.uint8), s))
 
 
 def eval_groups(data: Path, files: list[dict[str, Any]]) -> dict[str, Any]:
     """Exact face counts on group photos (and on photos of no face / one face marked special), in-sample and with
     the margins chosen leaving each photo out."""
-    from proctor.media import MediaError, load_image
     from proctor.settings import EngineSettings
     from proctor.vision import faces as vf
 
@@ -94,9 +95,8 @@ def eval_groups(data: Path, files: list[dict[str, Any]]) -> dict[str, Any]:
         if not _num(expected):
             skipped += 1
             continue
-        try:
-            rgb = load_image(data / f["path"])
-        except (MediaError, KeyError, OSError):
+        rgb = _image(data, f)
+        if rgb is None:
             skipped += 1
             continue
         t0 = time.perf_counter()
@@ -135,10 +135,7 @@ def eval_groups(data: Path, files: list[dict[str, Any]]) -> dict[str, Any]:
 
 def eval_headpose(data: Path, files: list[dict[str, Any]], max_abs_yaw: float = 60.0) -> dict[str, Any]:
     """Yaw and pitch mean absolute error against the Pointing'04 labels, for |pan| <= max_abs_yaw."""
-    from proctor.media import load_image
     from proctor.vision.faces import FaceAnalyzer
-
-    from proctor.media import MediaError
 
     yaw_err, pitch_err, missed, n, skipped = [], [], 0, 0, 0
     with FaceAnalyzer(video=False) as fa:
@@ -150,9 +147,8 @@ def eval_headpose(data: Path, files: list[dict[str, Any]], max_abs_yaw: float = 
                 continue
             if abs(f["pan_deg"]) > max_abs_yaw:
                 continue
-            try:
-                rgb = load_image(data / f["path"])
-            except (MediaError, KeyError, OSError):
+            rgb = _image(data, f)
+            if rgb is None:
                 skipped += 1
                 continue
             n += 1

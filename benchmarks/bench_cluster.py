@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_live import cpu_seconds, process_tree, pss_mb  # noqa: E402
+from benchmarks.live_stats import session_stats  # noqa: E402
 
 DATA = Path(os.environ.get("PROCTOR_DATA", ROOT.parent / "shared" / "data"))
 
@@ -111,13 +112,7 @@ async def run_level(cluster, world, names: list[str], clip, args) -> dict:
         cpu_nodes = {k: (cpu_seconds(v) - cpu_nodes0.get(k, 0.0)) / (t1 - t0) for k, v in nodes1.items()}
         cpu_shared = (cpu_seconds(shared1) - cpu_shared0) / (t1 - t0)
         pss = sum(pss_mb(v) for v in nodes1.values())
-        after = []
-        async with httpx.AsyncClient(timeout=30) as http:
-            for c in clients:
-                r = await http.get(f"{base}/api/live/sessions/{c.session_id}/stats",
-                                   params={"since": t0, "samples": "true"},
-                                   headers={"Authorization": f"Bearer {c.token}"})
-                after.append(r.json() if r.status_code == 200 else {})
+        after = await session_stats(base, clients, t0)
     finally:
         for c in clients:
             await c.drop()

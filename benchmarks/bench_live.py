@@ -36,6 +36,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.live_stats import session_stats  # noqa: E402
+
 DATA = Path(os.environ.get("PROCTOR_DATA", ROOT.parent / "shared" / "data"))
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -154,13 +156,7 @@ async def run_level(n: int, clip, args) -> dict:
         t1 = time.monotonic()
         pids = process_tree(server.pid)
         cpu1, me1, mem, main1 = cpu_seconds(pids), self_cpu(), pss_mb(pids), cpu_seconds([server.pid])
-        after = []
-        async with httpx.AsyncClient(timeout=30) as http:
-            for c in clients:
-                r = await http.get(f"{base}/api/live/sessions/{c.session_id}/stats",
-                                   params={"since": t0, "samples": "true"},
-                                   headers={"Authorization": f"Bearer {c.token}"})
-                after.append(r.json())
+        after = await session_stats(base, clients, t0)
     finally:
         for c in clients:
             await c.drop()

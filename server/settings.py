@@ -112,6 +112,9 @@ class ServerSettings(BaseSettings):
     live_workers: int = 0
     live_analyzer: str = "server.live.worker:default_analyzer"  # "module:function" building a session's analyser
     live_grace_s: float = 120.0  # a dropped student may reconnect this long; then the session ends
+    # every node looks this often for sessions whose node died and whose student did not come back within the grace
+    # period, and ends them (server.live.orphans; once across nodes); 0: never (then only the attempt's end ends them)
+    live_orphan_sweep_s: float = 15.0
     live_media_timeout_s: float = 4.0  # no video for this long means the stream is lost
     live_segment_s: float = 10.0  # recording segment length (each starts at a keyframe)
     live_video: LiveVideo = LiveVideo()  # what the page asks of the camera (the analysis is tuned for it)

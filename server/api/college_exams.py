@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import AwareDatetime, BaseModel, Field
 
 from server.api.deps import DB, CollegeActor
-from server.api.schemas import AttemptOut, ChainCheckOut, Number
+from server.api.schemas import AttemptOut, ChainCheckOut, Number, QuestionView
 from server.api.types import Title
 from server.db.models import Exam
 from server.domain.enums import AttemptState, ExamType, QuestionKind, Role
@@ -62,13 +62,7 @@ class AllowanceIn(BaseModel):
     note: str | None = Field(default=None, max_length=255)
 
 
-class ExamQuestionOut(BaseModel):
-    id: int
-    position: int
-    kind: str
-    prompt: str
-    options: list[str] | None
-    points: Number
+class ExamQuestionOut(QuestionView):
     correct: list[Any] | None
 
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import AwareDatetime, BaseModel, Field, model_validator
+from pydantic import BaseModel, Field
 
+from server.api.course_items import item_routes
 from server.api.deps import DB, CollegeActor
-from server.api.schemas import Number
 from server.api.types import Code, Title
 from server.db.base import iso
-from server.db.models import ClassMeeting, Course, Material, Programme, Task
+from server.db.models import Course, Programme
 from server.domain.enums import ItemFormat
 from server.services import access, programmes
 
@@ -148,83 +148,6 @@ def update_course(course_id: int, body: CoursePatch, db: DB, caller: CollegeActo
     return course_out(programmes.update_course(db, caller, c, body.model_dump(exclude_unset=True)))
 
 
-class ClassIn(BaseModel):
-    title: Title
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
-
-    @model_validator(mode="after")
-    def _order(self) -> "ClassIn":
-        if self.ends_at <= self.starts_at:
-            raise ValueError("ends_at must be after starts_at")
-        return self
-
-
-class MaterialIn(BaseModel):
-    title: Title
-    url: str | None = Field(default=None, max_length=1024)
-    body: str | None = Field(default=None, max_length=200_000)
-
-
-class TaskIn(BaseModel):
-    title: Title
-    due_at: AwareDatetime
-    max_points: float = Field(default=100, gt=0, le=100000)
-
-
-class ClassOut(BaseModel):
-    id: int
-    course_id: int
-    title: str
-    starts_at: str
-    ends_at: str
-
-
-class NewMaterialOut(BaseModel):
-    id: int
-    course_id: int
-    title: str
-    url: str | None
-
-
-class TaskOut(BaseModel):
-    id: int
-    course_id: int
-    title: str
-    due_at: str
-    max_points: Number
-
-
-def class_out(row: ClassMeeting) -> ClassOut:
-    return ClassOut(id=row.id, course_id=row.course_id, title=row.title, starts_at=row.starts_at.isoformat(),
-                    ends_at=row.ends_at.isoformat())
-
-
-def material_out(row: Material) -> NewMaterialOut:
-    return NewMaterialOut(id=row.id, course_id=row.course_id, title=row.title, url=row.url)
-
-
-def task_out(row: Task) -> TaskOut:
-    return TaskOut(id=row.id, course_id=row.course_id, title=row.title, due_at=row.due_at.isoformat(),
-                   max_points=row.max_points)
-
-
-@router.post("/courses/{course_id}/classes", status_code=201, response_model=ClassOut,
-             summary="Schedule a synchronous class")
-def create_class(course_id: int, body: ClassIn, db: DB, caller: CollegeActor) -> ClassOut:
-    c = access.college_course(db, caller, course_id)
-    return class_out(programmes.add_class(db, c, body.title, body.starts_at, body.ends_at))
-
-
-@router.post("/courses/{course_id}/materials", status_code=201, response_model=NewMaterialOut,
-             summary="Add a study material")
-def create_material(course_id: int, body: MaterialIn, db: DB, caller: CollegeActor) -> NewMaterialOut:
-    c = access.college_course(db, caller, course_id)
-    return material_out(programmes.add_material(db, c, body.title, body.url, body.body))
-
-
-@router.post("/courses/{course_id}/tasks", status_code=201, response_model=TaskOut,
-             summary="Add a task with a due date")
-def create_task(course_id: int, body: TaskIn, db: DB, caller: CollegeActor) -> TaskOut:
-    c = access.college_course(db, caller, course_id)
-    return task_out(programmes.add_task(db, c, body.title, body.due_at, body.max_points))
+item_routes(router, CollegeActor, access.college_course,
+            names=("create_class", "create_material", "create_task"),
+            summaries=("Schedule a synchronous class", "Add a study material", "Add a task with a due date"))

@@ -11,6 +11,17 @@ from pydantic import BaseModel
 Number = int | float
 
 
+class QuestionView(BaseModel):
+    """A question as shown: the staff's view adds the correct answer, the student's their saved response."""
+
+    id: int
+    position: int
+    kind: str
+    prompt: str
+    options: list[str] | None
+    points: Number
+
+
 class StudentRef(BaseModel):
     id: int
     external_id: str | None

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from server.api.deps import DB, Settings, Student
 from server.api.errors import answer
-from server.api.schemas import AttemptOut, Number
+from server.api.schemas import AttemptOut, QuestionView
 from server.db.base import iso, utcnow
 from server.db.models import Answer, Attempt, Course, Enrolment, Exam
 from server.db.queries import join_course
@@ -49,13 +49,7 @@ class StudentExamOut(BaseModel):
     can_start: bool
 
 
-class StudentQuestionOut(BaseModel):
-    id: int
-    position: int
-    kind: str
-    prompt: str
-    options: list[str] | None
-    points: Number
+class StudentQuestionOut(QuestionView):
     response: Any
 
 

@@ -15,8 +15,8 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from server.api.college_exams import ExamIn, ExamOut, QuestionsIn, exam_out
-from server.api.college_programmes import (
-    ClassIn, ClassOut, MaterialIn, NewMaterialOut, TaskIn, TaskOut, class_out, material_out, task_out,
+from server.api.course_items import (
+    ClassOut, NewMaterialOut, TaskOut, class_out, item_routes, material_out, task_out,
 )
 from server.api.deps import DB, Teacher
 from server.api.surveys import QuestionResultOut, SurveyOut, survey_out
@@ -124,25 +124,10 @@ def course_content(course_id: int, db: DB, me: Teacher) -> ContentOut:
     )
 
 
-@router.post("/courses/{course_id}/classes", status_code=201, response_model=ClassOut,
-             summary="Schedule a synchronous class in a course I teach")
-def add_class(course_id: int, body: ClassIn, db: DB, me: Teacher) -> ClassOut:
-    c = access.taught_course(db, me, course_id)
-    return class_out(programmes.add_class(db, c, body.title, body.starts_at, body.ends_at))
-
-
-@router.post("/courses/{course_id}/materials", status_code=201, response_model=NewMaterialOut,
-             summary="Add a study material to a course I teach")
-def add_material(course_id: int, body: MaterialIn, db: DB, me: Teacher) -> NewMaterialOut:
-    c = access.taught_course(db, me, course_id)
-    return material_out(programmes.add_material(db, c, body.title, body.url, body.body))
-
-
-@router.post("/courses/{course_id}/tasks", status_code=201, response_model=TaskOut,
-             summary="Add a task with a due date to a course I teach")
-def add_task(course_id: int, body: TaskIn, db: DB, me: Teacher) -> TaskOut:
-    c = access.taught_course(db, me, course_id)
-    return task_out(programmes.add_task(db, c, body.title, body.due_at, body.max_points))
+item_routes(router, Teacher, access.taught_course,
+            names=("add_class", "add_material", "add_task"),
+            summaries=("Schedule a synchronous class in a course I teach", "Add a study material to a course I teach",
+                       "Add a task with a due date to a course I teach"))
 
 
 # ---- exams and questions ---------------------------------------------------------------------------------

@@ -77,10 +77,18 @@ def install_live(app: FastAPI, settings: ServerSettings, stores: Any, enrolment_
 @asynccontextmanager
 async def live_lifespan(app: FastAPI) -> AsyncIterator[None]:
     hub: _LazyHub | None = getattr(app.state, "live_hub", None)
+    sweep = None
     if hub is not None:
         await hub.ensure_started()
+        from server.live.orphans import OrphanSweep
+
+        # sessions whose node died and whose student never came back end here (on one node of all, once)
+        sweep = OrphanSweep(hub.stores, hub.settings, hub.node_id, engine=hub.engine_settings)
+        sweep.start()
     try:
         yield
     finally:
+        if sweep is not None:
+            await asyncio.to_thread(sweep.stop)
         if hub is not None:
             await hub.stop()

@@ -53,6 +53,12 @@ def end_scored(stores: Stores, sid: str, settings: EngineSettings, t_end: float,
     return score
 
 
+def close_dangling(stores: Stores, sid: str, t: float, reason: str) -> None:
+    """(Store thread) Close at ``t`` the events of the chain left open by an analyser that is gone."""
+    dangling = [e for e in fold_events(e["record"] for e in stores.events.list(sid)) if e["status"] == "open"]
+    stores.events.append_many(sid, close_records(dangling, t, reason))
+
+
 def score_provisional(stores: Stores, sid: str, settings: EngineSettings, t: float) -> IntegrityScore | None:
     """(Store thread) A running session's provisional score from its chain so far (open events count up to
     ``t``), by the same code as the final one; stored with the session unless it has ended meanwhile."""
@@ -89,7 +95,7 @@ class SessionFlow:
             if state.status == "live":  # it died without saying so: open the gap in the store
                 await self.store.run(self.stores.sessions.stream_lost, sid, seen)
             # events the previous analyser left open end where its stream ended
-            await self.store.run(self._close_dangling, sid, s.lost_t, "analysis_moved")
+            await self.store.run(close_dangling, self.stores, sid, s.lost_t, "analysis_moved")
         elif state.event_count == 0 or not await self.store.run(self._has_start, sid):
             # a first connection: the chain may already hold records made before it (a proctor's decision)
             stream = {"transport": "webrtc", "node_id": self.node_id, "audio": {"codec": "opus"},
@@ -107,10 +113,6 @@ class SessionFlow:
 
     def _has_start(self, sid: str) -> bool:
         return any(e["record"].get("type") == "session_start" for e in self.stores.events.list(sid))
-
-    def _close_dangling(self, sid: str, t: float, reason: str) -> None:
-        dangling = [e for e in fold_events(e["record"] for e in self.stores.events.list(sid)) if e["status"] == "open"]
-        self.stores.events.append_many(sid, close_records(dangling, t, reason))
 
     def _next_segment_index(self, sid: str) -> int:
         return max((seg.index + 1 for seg in self.stores.recordings.list(sid) if seg.kind == "video"), default=0)

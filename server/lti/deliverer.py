@@ -1,11 +1,11 @@
 """The LTI deliverer: a thread that sends the due ``lti_service_calls`` to the platforms (AGS scores with
 PyLTI1p3's AssignmentsGradesService, ACS controls through its ServiceConnector, both with an OAuth2
 client-credentials token signed by the tool's key) with the webhooks' retry policy
-(:class:`server.webhooks.deliverer.RetryPolicy`): a failed call is tried again after ``base * 2**(n-1)``
+(:class:`server.outbox_rows.RetryPolicy`): a failed call is tried again after ``base * 2**(n-1)``
 seconds, until ``max_attempts``, then marked failed. Every try is appended to the row's ``log``.
 
-Calls are claimed row by row (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite has one writer) with a lease on
-``next_attempt_at``, so two nodes never send the same try. On each pass it also rotates the tool's key when
+Calls are claimed row by row and leased like webhook deliveries (:mod:`server.outbox_rows`), so two nodes
+never send the same try. On each pass it also rotates the tool's key when
 due and queues ACS flags for new incident events (:func:`server.lti.services.scan_flags`).
 """
 
@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Callable
 
 from pylti1p3.assignments_grades import AssignmentsGradesService
@@ -27,13 +26,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from server.db.base import utcnow
-from server.db.engine import is_sqlite, transaction
+from server.db.engine import transaction
 from server.db.models import Exam, LtiAttemptLink, LtiRegistration, LtiResourceLink, LtiServiceCall
 from server.lti import claims as C
 from server.lti.adapter import NoCacheServiceConnector, TimeoutSession, lti_registration
 from server.lti.keys import KeyPolicy, rotate_if_due, signing_key
 from server.lti import services
-from server.webhooks.deliverer import RetryPolicy
+from server.outbox_rows import OutboxSender, RetryPolicy, claim_due, settle
 
 log = logging.getLogger("server.lti")
 
@@ -49,7 +48,12 @@ class _Job:
     ags: dict[str, Any] | None  # AGS service data (scope, lineitem(s)) and the line item to create
 
 
-class LtiDeliverer:
+def _registration_gone(db: Session, call: LtiServiceCall) -> str | None:
+    reg = db.get(LtiRegistration, call.registration_id)
+    return None if reg is not None and reg.is_active else "the registration was removed or disabled"
+
+
+class LtiDeliverer(OutboxSender):
     def __init__(self, session_factory: sessionmaker[Session], settings: Any, *, policy: RetryPolicy | None = None,
                  clock: Callable[[], datetime] = utcnow) -> None:
         self.session_factory = session_factory
@@ -60,29 +64,16 @@ class LtiDeliverer:
         self.clock = clock
         self.lease_s = settings.lti_http_timeout_s * 4 + 30.0
         self.http = TimeoutSession(settings.lti_http_timeout_s)
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        super().__init__("lti deliverer", settings.lti_poll_interval_s, log, services)
 
     # --- one call ----------------------------------------------------------------------------------------
     def _claim(self) -> _Job | None:
         now = self.clock()
         with transaction(self.session_factory, write_lock=True) as db:
-            q = (select(LtiServiceCall).where(LtiServiceCall.status == "pending", LtiServiceCall.next_attempt_at <= now)
-                 .order_by(LtiServiceCall.next_attempt_at, LtiServiceCall.id).limit(1))
-            if not is_sqlite(db):
-                q = q.with_for_update(skip_locked=True)
-            while True:
-                call = db.execute(q).scalar_one_or_none()
-                if call is None:
-                    return None
-                reg_row = db.get(LtiRegistration, call.registration_id)
-                if reg_row is not None and reg_row.is_active:
-                    break
-                call.status, call.last_error = "failed", "the registration was removed or disabled"
-                db.flush()
-            call.attempts += 1
-            call.next_attempt_at = now + timedelta(seconds=self.lease_s)
+            call = claim_due(db, LtiServiceCall, now, self.lease_s, lambda row: _registration_gone(db, row))
+            if call is None:
+                return None
+            reg_row = db.get(LtiRegistration, call.registration_id)
             key = signing_key(db, self.key_policy, now)
             ags = None
             if call.kind == "ags_score":
@@ -146,20 +137,19 @@ class LtiDeliverer:
             call = db.get(LtiServiceCall, job.call_id)
             call.log = list(call.log or []) + [{"number": job.number, "at": now.isoformat(), "ok": ok,
                                                 "status_code": status, "error": error, "ms": round(ms, 1)}]
+            settle(call, job.number, ok, error, now, self.policy)
             if ok:
-                call.status, call.delivered_at, call.last_error = "delivered", now, None
                 call.response = body if isinstance(body, (dict, list, str, int, float)) else None
-            elif job.number >= self.policy.max_attempts:
-                call.status, call.last_error = "failed", error
-            else:
-                call.last_error = error
-                call.next_attempt_at = now + timedelta(seconds=self.policy.delay_after(job.number))
         log.info("lti service call", extra={"call_id": job.call_id, "kind": job.kind, "try": job.number, "ok": ok,
                                             "status_code": status, "error": error})
 
     # --- passes -----------------------------------------------------------------------------------------
-    def housekeeping(self) -> None:
-        """Rotate the key when due, queue ACS flags for new events, drop expired launch data."""
+    def before_pass(self) -> None:
+        """Rotate the key when due, queue ACS flags for new events, drop expired launch data.
+
+        Run also at start: the first pass makes the tool's signing key on a new database, before the server
+        takes requests, so that write never lands between a request's read and its write (SQLite refuses that
+        request's write at once: its snapshot is stale)."""
         from sqlalchemy import delete
 
         from server.db.models import LtiLaunchData
@@ -171,48 +161,10 @@ class LtiDeliverer:
             services.scan_flags(db, self.settings.lti_flag_min_severity, self.clock())
             db.execute(delete(LtiLaunchData).where(LtiLaunchData.expires_at <= self.clock()))
 
-    def run_once(self) -> int:
-        """Look after the keys and flags, then send every call that is due now; returns how many tries."""
-        self.housekeeping()
-        tries = 0
-        while not self._stop.is_set():
-            job = self._claim()
-            if job is None:
-                break
-            t0 = time.perf_counter()
-            ok, status, error, body = self._send(job)
-            self._finish(job, ok, status, error, body, (time.perf_counter() - t0) * 1000)
-            tries += 1
-        return tries
+    def _try(self, job: _Job) -> None:
+        t0 = time.perf_counter()
+        ok, status, error, body = self._send(job)
+        self._finish(job, ok, status, error, body, (time.perf_counter() - t0) * 1000)
 
-    def wake(self) -> None:
-        self._wake.set()
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.run_once()
-            except Exception:  # keep going after a database hiccup
-                log.exception("lti deliverer pass failed")
-            self._wake.wait(self.settings.lti_poll_interval_s)
-            self._wake.clear()
-
-    def start(self) -> None:
-        if self._thread is not None:
-            return
-        # the first pass makes the tool's signing key on a new database: done here, before the server takes
-        # requests, so that write never lands between a request's read and its write (SQLite refuses that
-        # request's write at once: its snapshot is stale)
-        self.housekeeping()
-        services.add_waker(self.wake)
-        self._thread = threading.Thread(target=self._loop, name="lti-deliverer", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        services.remove_waker(self.wake)
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+    def close(self) -> None:
         self.http.close()

@@ -15,7 +15,6 @@ missing blob is not an error, so a pass interrupted half-way is finished by the 
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Callable
@@ -26,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from server.db.base import utcnow
 from server.db.engine import is_sqlite, transaction
 from server.db.queries import sessions_of_college
+from server.periodic import Periodic
 from server.db.models import (
     Attempt, College, Course, DeletionRecord, Exam, IdentityEnrolment, ProctoringSession, RecordingSegment,
     RetentionPolicy, SessionEvent, User,
@@ -207,24 +207,12 @@ class RetentionJob:
     def __init__(self, factory: sessionmaker[Session], blobs: Any, settings: Any,
                  clock: Callable[[], datetime] = utcnow) -> None:
         self.factory, self.blobs, self.settings, self.clock = factory, blobs, settings, clock
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                run(self.factory, self.blobs, self.settings, self.clock())
-            except Exception:  # noqa: BLE001 - try again next time
-                log.exception("retention pass failed")
-            self._stop.wait(self.settings.privacy_job_interval_s)
+        self._periodic = Periodic("retention job", lambda: run(self.factory, self.blobs, self.settings, self.clock()),
+                                  settings.privacy_job_interval_s, log)
 
     def start(self) -> None:
-        if self._thread is None and self.settings.privacy_job_interval_s > 0:
-            self._thread = threading.Thread(target=self._loop, name="retention-job", daemon=True)
-            self._thread.start()
+        if self.settings.privacy_job_interval_s > 0:
+            self._periodic.start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        self._periodic.stop(timeout)

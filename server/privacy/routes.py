@@ -14,6 +14,7 @@ from server.api.deps import DB, CollegeActor, From, Settings, Student
 from server.db.models import ConsentRecord
 from server.privacy import retention, service, subject
 from server.privacy.service import Scope
+from server.services.access import college_user
 
 router = APIRouter(tags=["personal data (Law 94-V)"])
 
@@ -150,7 +151,7 @@ def list_deletions(db: DB, caller: CollegeActor, user_id: int | None = None,
 @router.get("/api/v1/privacy/students/{user_id}/export", response_model=ExportOut,
             summary="Everything held about a student (their request under Law 94-V), as JSON")
 def export_student(user_id: int, db: DB, caller: CollegeActor) -> dict[str, Any]:
-    return subject.export(db, service.person(db, caller, user_id))
+    return subject.export(db, college_user(db, caller, user_id))
 
 
 @router.post("/api/v1/privacy/students/{user_id}/erasure", response_model=ErasureOut,

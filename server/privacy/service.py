@@ -16,6 +16,7 @@ from server.db.base import utcnow
 from server.db.models import ConsentRecord, DeletionRecord, IdentityEnrolment, RetentionPolicy, User
 from server.domain.enums import Role
 from server.privacy import retention
+from server.services.access import college_user
 from server.services.errors import Invalid, NotFound
 
 
@@ -92,17 +93,9 @@ def deletion_log(db: Session, college_id: int, user_id: int | None = None, limit
     return list(db.execute(q.order_by(DeletionRecord.id.desc()).limit(limit)).scalars())
 
 
-def person(db: Session, caller: Principal, user_id: int) -> User:
-    """A person of the caller's college (another college's answers as unknown)."""
-    u = db.get(User, user_id)
-    if u is None or u.college_id != caller.college_id:
-        raise NotFound.of("user", user_id)
-    return u
-
-
 def erasable_student(db: Session, caller: Principal, user_id: int) -> User:
     """The student whose data is to be erased (erasure here is for students' data only)."""
-    user = person(db, caller, user_id)
+    user = college_user(db, caller, user_id)
     if user.role != Role.student.value:
         raise Invalid("erasure here is for students' data")
     return user

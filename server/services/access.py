@@ -3,7 +3,7 @@ answers 404, so ids of other colleges' objects reveal nothing."""
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Callable, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,68 +24,52 @@ def college_of_exam(db: Session, exam: Exam) -> int:
     return db.get(Course, exam.course_id).college_id
 
 
+def _visible(db: Session, model: type[T], row_id, what: str, allowed: Callable[[T], bool]) -> T:
+    """The row, or 404 when it is missing or the caller may not see it (the two answer alike)."""
+    row = db.get(model, row_id)
+    if row is None or not allowed(row):
+        raise NotFound.of(what, row_id)
+    return row
+
+
 def college_course(db: Session, p: Principal, course_id: int) -> Course:
-    course = db.get(Course, course_id)
-    if course is None or course.college_id != p.college_id:
-        raise NotFound.of("course", course_id)
-    return course
+    return _visible(db, Course, course_id, "course", lambda c: c.college_id == p.college_id)
 
 
 def college_programme(db: Session, p: Principal, programme_id: int) -> Programme:
-    prog = db.get(Programme, programme_id)
-    if prog is None or prog.college_id != p.college_id:
-        raise NotFound.of("programme", programme_id)
-    return prog
+    return _visible(db, Programme, programme_id, "programme", lambda g: g.college_id == p.college_id)
 
 
 def college_exam(db: Session, p: Principal, exam_id: int) -> Exam:
-    exam = db.get(Exam, exam_id)
-    if exam is None or college_of_exam(db, exam) != p.college_id:
-        raise NotFound.of("exam", exam_id)
-    return exam
+    return _visible(db, Exam, exam_id, "exam", lambda e: college_of_exam(db, e) == p.college_id)
 
 
 def college_user(db: Session, p: Principal, user_id: int, role: Role | None = None) -> User:
-    user = db.get(User, user_id)
-    if user is None or user.college_id != p.college_id or (role is not None and user.role != role.value):
-        raise NotFound.of(role.value if role else "user", user_id)
-    return user
+    return _visible(db, User, user_id, role.value if role else "user",
+                    lambda u: u.college_id == p.college_id and (role is None or u.role == role.value))
 
 
 def college_attempt(db: Session, p: Principal, attempt_id: int) -> Attempt:
-    attempt = db.get(Attempt, attempt_id)
-    if attempt is None or college_of_exam(db, attempt.exam) != p.college_id:
-        raise NotFound.of("attempt", attempt_id)
-    return attempt
+    return _visible(db, Attempt, attempt_id, "attempt", lambda a: college_of_exam(db, a.exam) == p.college_id)
 
 
 def own_attempt(db: Session, p: Principal, attempt_id: int) -> Attempt:
-    attempt = db.get(Attempt, attempt_id)
-    if attempt is None or attempt.student_id != p.user_id:
-        raise NotFound.of("attempt", attempt_id)
-    return attempt
+    return _visible(db, Attempt, attempt_id, "attempt", lambda a: a.student_id == p.user_id)
 
 
 def college_session(db: Session, p: Principal, session_id: str) -> ProctoringSession:
-    sess = db.get(ProctoringSession, session_id)
-    attempt = db.get(Attempt, sess.attempt_id) if sess is not None else None
-    if attempt is None or college_of_exam(db, attempt.exam) != p.college_id:
-        raise NotFound.of("proctoring session", session_id)  # the same answer, naming nothing of another college
-    return sess
+    # the same answer for another college's session, naming nothing of it
+    return _visible(db, ProctoringSession, session_id, "proctoring session",
+                    lambda s: (a := db.get(Attempt, s.attempt_id)) is not None
+                    and college_of_exam(db, a.exam) == p.college_id)
 
 
 def college_endpoint(db: Session, p: Principal, endpoint_id: int) -> WebhookEndpoint:
-    ep = db.get(WebhookEndpoint, endpoint_id)
-    if ep is None or ep.college_id != p.college_id:
-        raise NotFound.of("webhook endpoint", endpoint_id)
-    return ep
+    return _visible(db, WebhookEndpoint, endpoint_id, "webhook endpoint", lambda w: w.college_id == p.college_id)
 
 
 def college_survey(db: Session, p: Principal, survey_id: int) -> Survey:
-    s = db.get(Survey, survey_id)
-    if s is None or s.college_id != p.college_id:
-        raise NotFound.of("survey", survey_id)
-    return s
+    return _visible(db, Survey, survey_id, "survey", lambda s: s.college_id == p.college_id)
 
 
 def is_enrolled(db: Session, student_id: int, course_id: int) -> bool:
@@ -116,21 +100,16 @@ def course_for_learner(db: Session, p: Principal, course_id: int) -> Course:
 
 def enrolled_exam(db: Session, p: Principal, exam_id: int) -> Exam:
     """An exam of a course the student is enrolled in."""
-    exam = db.get(Exam, exam_id)
-    if exam is None or college_of_exam(db, exam) != p.college_id or not is_enrolled(db, p.user_id, exam.course_id):
-        raise NotFound.of("exam", exam_id)
-    return exam
+    return _visible(db, Exam, exam_id, "exam", lambda e: college_of_exam(db, e) == p.college_id
+                    and is_enrolled(db, p.user_id, e.course_id))
 
 
 def enrolled_item(db: Session, p: Principal, model: type[T], item_id: int, what: str) -> T:
     """A class, material or task of a course the student is enrolled in."""
-    item = db.get(model, item_id)
-    if item is None:
-        raise NotFound.of(what, item_id)
-    course = db.get(Course, item.course_id)
-    if course.college_id != p.college_id or not is_enrolled(db, p.user_id, course.id):
-        raise NotFound.of(what, item_id)
-    return item
+    def allowed(item) -> bool:
+        course = db.get(Course, item.course_id)
+        return course.college_id == p.college_id and is_enrolled(db, p.user_id, course.id)
+    return _visible(db, model, item_id, what, allowed)
 
 
 __all__ = ["ClassMeeting", "Material", "Task"]

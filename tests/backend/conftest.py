@@ -30,6 +30,7 @@ from server.db.models import (
     ApiKey, AuthToken, College, Course, CourseTeacher, Enrolment, Exam, Question, User,
 )
 from server.settings import ServerSettings
+from servers import started
 
 BACKENDS = ["sqlite", "postgresql"]
 _counter = itertools.count()
@@ -37,14 +38,9 @@ _counter = itertools.count()
 
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[PgServer]:
-    try:
-        server = start_server()
-    except PostgresUnavailable as exc:
-        pytest.fail(f"the PostgreSQL tests need a PostgreSQL server: {exc}", pytrace=False)
-    try:
+    with started(start_server, PgServer.stop, PostgresUnavailable,
+                 "the PostgreSQL tests need a PostgreSQL server") as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="session")

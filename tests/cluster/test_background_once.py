@@ -8,12 +8,11 @@ import collections
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Iterator
+from typing import Any
 
-import pytest
 from sqlalchemy import func, select
 
-from server.cluster.postgres import PgServer, PostgresUnavailable, start_server
+from server.cluster.postgres import PgServer
 from server.db import migrate
 from server.db.engine import make_engine, make_sessionmaker, transaction
 from server.db.models import College, WebhookDelivery, WebhookDeliveryAttempt, WebhookEndpoint
@@ -23,18 +22,6 @@ from server.webhooks.deliverer import Deliverer, RetryPolicy
 from server.webhooks.signing import DELIVERY_HEADER
 
 DELIVERIES = 60
-
-
-@pytest.fixture(scope="module")
-def pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgServer]:
-    try:
-        server = start_server()
-    except PostgresUnavailable as exc:
-        pytest.fail(f"this test needs a PostgreSQL server: {exc}", pytrace=False)
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 class Receiver:

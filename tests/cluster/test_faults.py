@@ -5,31 +5,16 @@ the node holding the session. Nothing stored is lost, every chain and recording 
 
 from __future__ import annotations
 
-import json
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
+from tests.cluster.scenarios import run_scenario
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory, data_dir) -> dict:
-    out = tmp_path_factory.mktemp("faults")
-    proc = subprocess.run(
-        [sys.executable, str(HERE / "scenario_faults.py"), str(out),
-         str(data_dir / "video/webcam_glasses_man_640x480.mjpeg"),
-         str(data_dir / "audio/speech_clean_arctic_aew_a0001.wav")],
-        capture_output=True, text=True, timeout=540)
-    result_file = out / "result.json"
-    result = json.loads(result_file.read_text()) if result_file.is_file() else {}
-    if proc.returncode != 0 or "final" not in result:
-        logs = "\n".join(f"--- {k}\n{v[-1500:]}" for k, v in result.get("logs", {}).items())
-        pytest.fail(f"the fault scenario failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}\n{logs}")
-    return result
+    return run_scenario("scenario_faults.py", tmp_path_factory.mktemp("faults"), data_dir, "final")
 
 
 def test_the_proctor_s_live_view_on_another_node_gets_every_event(run) -> None:

@@ -16,9 +16,10 @@ from server.auth.passwords import hash_password
 from server.db.base import utcnow
 from server.db.engine import transaction
 from server.db.models import (
-    Answer, Attempt, AuthToken, College, Course, Exam, ProctoringSession, User,
+    Attempt, AuthToken, College, Course, Exam, ProctoringSession, User,
 )
 from server.review.importer import import_offline_session
+from seed_attempts import submitted_attempt
 
 CLIP = "video/hamilton_stage_and_audience.mp4"
 REFERENCE = "faces/lin_manuel_miranda/01.jpg"
@@ -65,22 +66,9 @@ def build(app: Any, data_dir: Path, analysis_dir: Path) -> ReviewWorld:
         db.flush()
         w.tokens = {"proctor": _token(db, proctor.id), "student": _token(db, student.id),
                     "other_proctor": _token(db, op.id)}
-        now = utcnow()
         # a submitted attempt with answers (graded; the grade is published only on verify)
-        a = Attempt(exam_id=exam.id, student_id=student.id, number=1, state="submitted", created_at=now,
-                    started_at=now - timedelta(minutes=20), submitted_at=now, identity_verified_at=now,
-                    room_scanned_at=now)
-        db.add(a)
-        db.flush()
-        qs = exam.questions
-        db.add_all([Answer(attempt_id=a.id, question_id=qs[0].id, response=[1]),
-                    Answer(attempt_id=a.id, question_id=qs[1].id, response=[1, 2]),
-                    Answer(attempt_id=a.id, question_id=qs[2].id, response="def")])
-        db.flush()
-        db.refresh(a)
-        from server.services.attempts import regrade
-
-        regrade(db, a)
+        a = submitted_attempt(db, exam, student.id, 1, [[1], [1, 2], "def"])
+        now = utcnow()
         ps = ProctoringSession(attempt_id=a.id, created_at=now)
         db.add(ps)
         # a live attempt (started, session live) for live mode

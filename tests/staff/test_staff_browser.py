@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from a11y import assert_accessible, assert_reflows_at_200
 from browsers import chromium, require_chromium, served
+from seed_attempts import submitted_attempt
 from server.cluster.procs import free_port
 from server.db.base import utcnow
 from server.db.engine import transaction
@@ -133,22 +134,8 @@ def _submitted_attempt(server, exam_title: str) -> int:
         student = db.execute(select(User).where(User.email == STUDENT[0])).scalar_one()
         exam = db.execute(select(Exam).where(Exam.title == exam_title)).scalar_one()
         n = len(db.execute(select(Attempt).where(Attempt.exam_id == exam.id, Attempt.student_id == student.id)).all())
-        now = utcnow()
-        a = Attempt(exam_id=exam.id, student_id=student.id, number=n + 1, state="submitted", created_at=now,
-                    started_at=now - timedelta(minutes=20), submitted_at=now, identity_verified_at=now,
-                    room_scanned_at=now)
-        db.add(a)
-        db.flush()
-        qs = exam.questions
-        db.add_all([Answer(attempt_id=a.id, question_id=qs[0].id, response=[1]),
-                    Answer(attempt_id=a.id, question_id=qs[1].id, response=[1, 2]),
-                    Answer(attempt_id=a.id, question_id=qs[2].id, response="def"),
-                    Answer(attempt_id=a.id, question_id=qs[3].id, response="a list built from a loop in one line")])
-        db.flush()
-        db.refresh(a)
-        from server.services.attempts import regrade
-
-        regrade(db, a)
+        a = submitted_attempt(db, exam, student.id, n + 1,
+                              [[1], [1, 2], "def", "a list built from a loop in one line"])
         return a.id
 
 
