@@ -213,6 +213,29 @@ def test_fast_landmark_reading_equals_the_public_api(data_dir):
     assert fast.blendshapes == public.blendshapes and len(fast.blendshapes) == 52
 
 
+def test_the_face_stage_calls_mediapipe_on_its_own_thread_with_the_same_results(data_dir, monkeypatch):
+    """mp_calls: the landmarker's and the detector's C calls run on the calling thread (their dispatcher's executor
+    is never used) and give what the dispatched public calls give; a C error still raises."""
+    from proctor.vision.faces import _detect, _make_detector, _make_landmarker, _mp_image, _run_landmarker, \
+        _run_landmarker_public
+
+    rgb = load_image(data_dir / "headpose/pointing04/person02_series1/tilt+15_pan-30.jpg")
+    lm, det = _make_landmarker(video=False), _make_detector(0.5)
+    try:
+        public_lm, public_det = _run_landmarker_public(lm, _mp_image(rgb), None), det.detect(_mp_image(rgb))
+        for task in (lm, det):
+            monkeypatch.setattr(task._lib._executor, "submit", lambda *a, **k: pytest.fail("dispatched"))
+        here_lm, here_det = _run_landmarker(lm, _mp_image(rgb), None), _detect(det, _mp_image(rgb))
+        np.testing.assert_array_equal(here_lm.points, public_lm.points)
+        assert [d.bounding_box for d in here_det.detections] == [d.bounding_box for d in public_det.detections]
+        with pytest.raises(Exception, match="(?i)video|mode|timestamp"):  # IMAGE mode refuses a video call
+            _run_landmarker(lm, _mp_image(rgb), 5)
+    finally:
+        monkeypatch.undo()
+        lm.close()
+        det.close()
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # gaze
 

@@ -63,6 +63,7 @@ from proctor.model_files import model_path
 from proctor.settings import EngineSettings
 from proctor.signals import FaceBox, FaceObservation
 from proctor.vision.gaze import gaze_from_blendshapes
+from proctor.vision import mp_calls
 from proctor.vision.head_pose import head_pose_from_landmarks
 
 log = logging.getLogger(__name__)
@@ -159,9 +160,9 @@ def _run_landmarker(landmarker, image, ts: int | None) -> _Landmarks | None:
 
     res = MpFaceLandmarkerResultC()
     if ts is None:
-        lib.MpFaceLandmarkerDetectImage(handle, ptr, None, ctypes.byref(res))
+        mp_calls.call(landmarker, "MpFaceLandmarkerDetectImage", handle, ptr, None, ctypes.byref(res))
     else:
-        lib.MpFaceLandmarkerDetectForVideo(handle, ptr, None, ts, ctypes.byref(res))
+        mp_calls.call(landmarker, "MpFaceLandmarkerDetectForVideo", handle, ptr, None, ts, ctypes.byref(res))
     try:
         if res.face_landmarks_count == 0 or res.face_landmarks[0].landmarks_count == 0:
             return None
@@ -182,7 +183,7 @@ def _run_landmarker(landmarker, image, ts: int | None) -> _Landmarks | None:
                 blend[name] = float(c.score)
         return _Landmarks(points, blend)
     finally:
-        lib.MpFaceLandmarkerCloseResult(ctypes.byref(res))
+        mp_calls.call(landmarker, "MpFaceLandmarkerCloseResult", ctypes.byref(res), status=False)
 
 
 def _run_landmarker_public(landmarker, image, ts: int | None) -> _Landmarks | None:
@@ -196,9 +197,29 @@ def _run_landmarker_public(landmarker, image, ts: int | None) -> _Landmarks | No
     return _Landmarks(points, blend)
 
 
+def _detect(detector, image):
+    """``detector.detect(image)``, with the C calls made on this thread (:mod:`proctor.vision.mp_calls`)."""
+    try:
+        from mediapipe.tasks.python.components.containers import detections_c as dc
+        from mediapipe.tasks.python.vision.face_detector import FaceDetectorResult
+    except ImportError:  # pragma: no cover - another MediaPipe layout
+        return detector.detect(image)
+    handle, ptr = getattr(detector, "_handle", None), getattr(image, "_image_ptr", None)
+    if handle is None or ptr is None:  # pragma: no cover
+        return detector.detect(image)
+    import ctypes
+
+    res = dc.MpDetectionResultC()
+    mp_calls.call(detector, "MpFaceDetectorDetectImage", handle, ptr, None, ctypes.byref(res))
+    try:
+        return FaceDetectorResult.from_ctypes(res)
+    finally:
+        mp_calls.call(detector, "MpFaceDetectorCloseResult", ctypes.byref(res), status=False)
+
+
 def _detections(detector, rgb: np.ndarray, ox: float = 0.0, oy: float = 0.0) -> list[FaceBox]:
     out = []
-    for d in detector.detect(_mp_image(rgb)).detections:
+    for d in _detect(detector, _mp_image(rgb)).detections:
         b = d.bounding_box
         score = d.categories[0].score if d.categories else 0.0
         out.append(FaceBox(float(b.origin_x) + ox, float(b.origin_y) + oy, float(b.width), float(b.height), float(score)))
