@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import multiprocessing as mp
 import threading
 import uuid
@@ -37,8 +38,12 @@ class AnalysisPool:
     """The worker processes of one server, and the thread that brings their messages to the event loop."""
 
     def __init__(self, workers: int, on_message: Callable[[FromWorker], None],
-                 loop: asyncio.AbstractEventLoop | None = None, factory: str = "server.live.worker:default_analyzer"):
+                 loop: asyncio.AbstractEventLoop | None = None, factory: str = "server.live.worker:default_analyzer",
+                 pin: bool = False):
         self.factory = factory
+        # worker i on core i (of those this process may use): its threads keep their caches and stop migrating
+        cores = sorted(os.sched_getaffinity(0)) if pin and hasattr(os, "sched_getaffinity") else []
+        self.cores: list[int | None] = [cores[i % len(cores)] if cores else None for i in range(max(1, workers))]
         self.loop = loop or asyncio.get_running_loop()
         self.on_message = on_message
         self.ctx = mp.get_context("spawn")
@@ -55,7 +60,7 @@ class AnalysisPool:
 
     def _spawn(self, i: int) -> None:
         self.inqs[i] = self.ctx.Queue()
-        self.procs[i] = self.ctx.Process(target=worker_main, args=(self.inqs[i], self.outq, i),
+        self.procs[i] = self.ctx.Process(target=worker_main, args=(self.inqs[i], self.outq, i, self.cores[i]),
                                          name=f"proctor-analysis-{i}", daemon=True)
         self.procs[i].start()
 

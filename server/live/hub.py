@@ -73,11 +73,11 @@ class LiveHub:
         if self.settings.live_ice_loopback:
             allow_loopback_candidates(True)
         filter_remote_candidates(self.settings)  # remote candidates only in the ranges the server may check
-        # one per core: with the engine's live cadence a frame costs ~12.5 ms CPU, and more processes than cores
-        # cost more in switching than they gain (bench_live, 16 sessions: analysis 12.8 ms/frame with 2 workers,
-        # 13.5 with 3, 13.9 with 4)
+        # one per core (pinned to it: live_pin_workers): more processes than cores cost more in switching than they
+        # gain (bench_live, 16 sessions: analysis 12.8 ms/frame with 2 workers, 13.5 with 3, 13.9 with 4)
         workers = self.settings.live_workers or (os.cpu_count() or 1)
-        self.pool = AnalysisPool(workers, self._on_worker, loop, factory=self.settings.live_analyzer)
+        self.pool = AnalysisPool(workers, self._on_worker, loop, self.settings.live_analyzer,
+                                 self.settings.live_pin_workers)
         self.analysis = Analysis(self.pool)
         self.flow = SessionFlow(self.settings, self.node_id, self.store, self.pool, self.analysis,
                                 forget=lambda sid: self._sessions.pop(sid, None))
