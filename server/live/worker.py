@@ -34,8 +34,8 @@ import numpy as np
 
 from server.live.messages import (
     AudioBatch, CloseSession, Closed, DecodeFailed, EndRoomScan, EnrolPhotos, Enrolled, EventsRaised,
-    FinishSession, FrameAnalysed, IdentityProbed, OpenSession, Opened, ProbeIdentity, RaiseEvent, ScanJudged,
-    ScanProgress, StartRoomScan, StopWorker, StoredEvent, ToWorker, VideoPacket, WorkerFailed,
+    FinishSession, FrameAnalysed, IdentityProbed, MediaBatch, OpenSession, Opened, ProbeIdentity, RaiseEvent,
+    ScanJudged, ScanProgress, StartRoomScan, StopWorker, StoredEvent, ToWorker, VideoPacket, WorkerFailed,
 )
 
 if TYPE_CHECKING:
@@ -191,6 +191,9 @@ class Worker:
     def handle(self, msg: ToWorker) -> None:
         try:
             match msg:
+                case MediaBatch(messages=messages):
+                    for m in messages:
+                        self.handle(m)
                 case VideoPacket():
                     self._video(msg)
                 case AudioBatch():
