@@ -238,7 +238,7 @@ async def main(args) -> None:
               f"{r['server_cpu_cores']:>8.2f} c. {r['server_cpu_per_session']:>9.3f} c. {r['pss_per_session_mb']:>9.1f} MB "
               f"{r['client_cpu_cores']:>8.2f} c.  {'yes' if r['sustained'] else 'NO'}")
     print(f"\nsustained with full analysis (>= 5 analysed fps per session, p95 < 1 s): {best} sessions "
-          f"on {os.cpu_count()} cores (target: 16)")
+          f"on {os.cpu_count()} cores (target: 20)")
 
 
 # ---- what storing a recording costs ----------------------------------------------------------------------

@@ -110,8 +110,9 @@ class ServerSettings(BaseSettings):
     # analysis worker processes (0: one per CPU core; measured best at 16 sessions with benchmarks/bench_live.py:
     # more processes than cores cost ~5-10 % more CPU per analysed frame in switching between them)
     live_workers: int = 0
-    # each analysis worker keeps to one core (worker i on the i-th core this server may use): a worker's threads
-    # keep their caches and stop migrating between cores (bench_live at 20 sessions: ~5 % more analysed frames)
+    # with one analysis worker per core (the default), each keeps to its core (worker i on the i-th core this server
+    # may use): its threads keep their caches and stop migrating (bench_live at 20 sessions: ~5 % more analysed
+    # frames). Other worker counts (several nodes on one machine) leave the placement to the kernel.
     live_pin_workers: bool = True
     live_analyzer: str = "server.live.worker:default_analyzer"  # "module:function" building a session's analyser
     live_grace_s: float = 120.0  # a dropped student may reconnect this long; then the session ends

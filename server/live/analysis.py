@@ -34,6 +34,15 @@ FINISH_TIMEOUT_S = 30.0
 MEDIA_BATCH_S = 0.02
 
 
+def worker_cores(workers: int, pin: bool, usable: list[int]) -> list[int | None]:
+    """The core each worker keeps to (None: wherever the kernel puts it). Pinned, worker i on the i-th usable core,
+    so its threads keep their caches and stop migrating; only when the workers are exactly one per usable core:
+    with other counts (several nodes on one machine, as scripts/cluster runs them) pinning would stack workers."""
+    if not pin or len(usable) != workers:
+        return [None] * workers
+    return list(usable)
+
+
 def new_rid() -> str:
     return uuid.uuid4().hex[:12]
 
@@ -45,9 +54,8 @@ class AnalysisPool:
                  loop: asyncio.AbstractEventLoop | None = None, factory: str = "server.live.worker:default_analyzer",
                  pin: bool = False):
         self.factory = factory
-        # worker i on core i (of those this process may use): its threads keep their caches and stop migrating
-        cores = sorted(os.sched_getaffinity(0)) if pin and hasattr(os, "sched_getaffinity") else []
-        self.cores: list[int | None] = [cores[i % len(cores)] if cores else None for i in range(max(1, workers))]
+        usable = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+        self.cores = worker_cores(max(1, workers), pin, usable)
         self.loop = loop or asyncio.get_running_loop()
         self.on_message = on_message
         self.ctx = mp.get_context("spawn")

@@ -265,3 +265,13 @@ def test_worker_skips_decoding_the_frames_nothing_refers_to_unless_a_room_scan_r
     else:
         assert c["decoded"] + c["skipped_unreferenced"] == 60 and 25 <= c["skipped_unreferenced"] <= 30, c
         assert c["analysed"] == 20 and c["skipped_behind"] == 0  # 4 s at 5 fps from the referenced frames alone
+
+
+def test_workers_are_pinned_one_per_core_and_only_then():
+    from server.live.analysis import worker_cores
+
+    assert worker_cores(2, True, [0, 1]) == [0, 1]
+    assert worker_cores(2, True, [2, 5]) == [2, 5]  # the cores this process may use, not 0..n
+    assert worker_cores(1, True, [0, 1]) == [None]  # two one-worker nodes on one machine: both would sit on core 0
+    assert worker_cores(3, True, [0, 1]) == [None] * 3
+    assert worker_cores(2, False, [0, 1]) == [None, None]
