@@ -8,8 +8,8 @@ level (a number of sessions, rising) it prints:
 
 - the sessions each node holds (the node that answered each offer),
 - the p95 delay from an event's arrival to its being stored: the analysis' events (each node's own samples,
-  ``/stats``) and an event every page raises every 2 s (a ``copy_paste`` signal, timed until the node's warning
-  that comes once it is stored),
+  ``/stats``) and an event every page raises every 6 s (a ``copy_paste`` signal, timed until the node's warning
+  that comes once it is stored, less the 5 s the node holds a browser signal to gather a burst of them),
 - analysed frames per second per session (min / median),
 - failures: offers refused or connections that did not open, sessions under 5 analysed fps,
 - CPU (cores) of the nodes (each with its analysis workers) and of the shared services (PostgreSQL, SeaweedFS,
@@ -39,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_live import cpu_seconds, process_tree, pss_mb  # noqa: E402
 from benchmarks.live_stats import session_stats  # noqa: E402
+from server.settings import ServerSettings  # noqa: E402
 
 DATA = Path(os.environ.get("PROCTOR_DATA", ROOT.parent / "shared" / "data"))
 
@@ -106,7 +107,7 @@ async def run_level(cluster, world, names: list[str], clip, args) -> dict:
                         "details": {"action": "paste"}})
                 sent[i].append(time.monotonic())
             await asyncio.sleep(args.probe_every)
-        await asyncio.sleep(2.0)  # the last probes' answers
+        await asyncio.sleep(ServerSettings().live_signal_burst_s + 2.0)  # the last probes' answers, after the window
         t1 = time.monotonic()
         nodes1, shared1 = node_pids(cluster), shared_pids(cluster)
         cpu_nodes = {k: (cpu_seconds(v) - cpu_nodes0.get(k, 0.0)) / (t1 - t0) for k, v in nodes1.items()}
@@ -120,11 +121,13 @@ async def run_level(cluster, world, names: list[str], clip, args) -> dict:
     fps = [(counter(a, "analysed") - counter(b, "analysed"))
            / max(1e-6, (a.get("counters_at") or t1) - (b.get("counters_at") or t0)) for a, b in zip(after, before)]
     event_lat = [v for a in after for v in a.get("event_latency_samples", [])]  # the analysis' own events
-    # the pages' events: sent -> the warning the node sends once the event is stored (stored, then warned)
+    # the pages' events: sent -> the warning the node sends once the event is stored (stored, then warned), less the
+    # burst window the node holds every browser signal for (signals of one kind within it are one event)
+    burst_s = ServerSettings().live_signal_burst_s
     probe_lat, lost = [], 0
     for i, c in enumerate(clients):
         warned = [m["_at"] for m in c.messages if m.get("type") == "warning" and m.get("kind") == "copy_paste"]
-        probe_lat += [w - t for t, w in zip(sent[i], warned)]
+        probe_lat += [w - t - burst_s for t, w in zip(sent[i], warned)]
         lost += max(0, len(sent[i]) - len(warned))
     event_lat += probe_lat
     per_node: dict[str, int] = {n.name: 0 for n in cluster.nodes}
@@ -228,8 +231,10 @@ if __name__ == "__main__":
     ap.add_argument("--audio", default="audio/speech_conversation_2speakers.wav")
     ap.add_argument("--no-enrol", dest="enrol", action="store_false",
                     help="students not enrolled (no identity checks); by default as bench_live.py: enrolled")
-    ap.add_argument("--probe-every", type=float, default=2.0,
-                    help="each page raises an event (copy_paste) this often; timed until the node has stored it")
+    ap.add_argument("--probe-every", type=float, default=6.0,
+                    help="each page raises an event (copy_paste) this often, more than the node's signal burst window "
+                         "(live_signal_burst_s, 5 s: signals within it are one event); timed until the node has stored "
+                         "it, less that window")
     ap.add_argument("--keep-going", action="store_true", help="run every level, also after one broke the target")
     a = ap.parse_args()
     if sum(int(x) for x in a.sessions.split(",")) > 200 or a.seconds > 300:

@@ -114,6 +114,9 @@ class ServerSettings(BaseSettings):
     # may use): its threads keep their caches and stop migrating (bench_live at 20 sessions: ~5 % more analysed
     # frames). Other worker counts (several nodes on one machine) leave the placement to the kernel.
     live_pin_workers: bool = True
+    # the cores the analysis workers keep to, worker i on the i-th (several nodes sharing one machine, as
+    # scripts/cluster runs them, give each node its own); empty: as live_pin_workers says
+    live_worker_cores: list[int] = []
     live_analyzer: str = "server.live.worker:default_analyzer"  # "module:function" building a session's analyser
     live_grace_s: float = 120.0  # a dropped student may reconnect this long; then the session ends
     # every node looks this often for sessions whose node died and whose student did not come back within the grace

@@ -80,8 +80,11 @@ class Cluster:
         os.chmod(root, 0o755)  # PostgreSQL runs as `postgres` below it
         return cls(root, **kwargs)
 
-    def node_env(self, name: str, port: int, data_dir: Path, first: bool) -> dict[str, str]:
+    def node_env(self, name: str, port: int, data_dir: Path, first: bool, index: int = 0) -> dict[str, str]:
         assert self.s3 is not None and self.proxy is not None
+        # the nodes share this machine: each node's analysis workers keep to cores of their own, in turn
+        usable = sorted(os.sched_getaffinity(0))
+        cores = [usable[(index * self.workers + j) % len(usable)] for j in range(self.workers)]
         env = {k: v for k, v in os.environ.items() if not k.startswith("PROCTOR_SERVER_")}
         env.update({
             "PROCTOR_SERVER_HOST": "127.0.0.1",
@@ -92,6 +95,7 @@ class Cluster:
             "PROCTOR_SERVER_SECRET_KEY": self.secret_key,
             "PROCTOR_SERVER_LIVE_NODE_ID": name,
             "PROCTOR_SERVER_LIVE_WORKERS": str(self.workers),
+            "PROCTOR_SERVER_LIVE_WORKER_CORES": json.dumps(cores),
             "PROCTOR_SERVER_LIVE_ICE_LOOPBACK": "true",  # browsers on this machine reach each node on 127.0.0.1
             # the first node migrates and seeds the database before the others start
             "PROCTOR_SERVER_AUTO_MIGRATE": "true" if first else "false",
@@ -115,7 +119,7 @@ class Cluster:
             for i, (name, port) in enumerate(zip(names, ports[2:])):
                 data_dir = self.root / name
                 data_dir.mkdir(exist_ok=True)
-                self.nodes.append(Node(name, port, data_dir, self.node_env(name, port, data_dir, first=i == 0)))
+                self.nodes.append(Node(name, port, data_dir, self.node_env(name, port, data_dir, i == 0, i)))
             self.nodes[0].start().wait(timeout)
             for node in self.nodes[1:]:
                 node.start()

@@ -34,10 +34,13 @@ FINISH_TIMEOUT_S = 30.0
 MEDIA_BATCH_S = 0.02
 
 
-def worker_cores(workers: int, pin: bool, usable: list[int]) -> list[int | None]:
-    """The core each worker keeps to (None: wherever the kernel puts it). Pinned, worker i on the i-th usable core,
-    so its threads keep their caches and stop migrating; only when the workers are exactly one per usable core:
-    with other counts (several nodes on one machine, as scripts/cluster runs them) pinning would stack workers."""
+def worker_cores(workers: int, pin: bool, usable: list[int], given: list[int] | None = None) -> list[int | None]:
+    """The core each worker keeps to (None: wherever the kernel puts it). ``given`` (``live_worker_cores``): worker
+    i on ``given[i % len(given)]``. Else, with ``pin``, worker i on the i-th usable core, so its threads keep their
+    caches and stop migrating; only when the workers are exactly one per usable core: with other counts (several
+    nodes on one machine) the same rule in every node would stack their workers on the first cores."""
+    if given:
+        return [given[i % len(given)] for i in range(workers)]
     if not pin or len(usable) != workers:
         return [None] * workers
     return list(usable)
@@ -52,10 +55,10 @@ class AnalysisPool:
 
     def __init__(self, workers: int, on_message: Callable[[FromWorker], None],
                  loop: asyncio.AbstractEventLoop | None = None, factory: str = "server.live.worker:default_analyzer",
-                 pin: bool = False):
+                 pin: bool = False, cores: list[int] | None = None):
         self.factory = factory
         usable = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
-        self.cores = worker_cores(max(1, workers), pin, usable)
+        self.cores = worker_cores(max(1, workers), pin, usable, cores)
         self.loop = loop or asyncio.get_running_loop()
         self.on_message = on_message
         self.ctx = mp.get_context("spawn")

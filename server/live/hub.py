@@ -77,7 +77,7 @@ class LiveHub:
         # gain (bench_live, 16 sessions: analysis 12.8 ms/frame with 2 workers, 13.5 with 3, 13.9 with 4)
         workers = self.settings.live_workers or (os.cpu_count() or 1)
         self.pool = AnalysisPool(workers, self._on_worker, loop, self.settings.live_analyzer,
-                                 self.settings.live_pin_workers)
+                                 self.settings.live_pin_workers, self.settings.live_worker_cores)
         self.analysis = Analysis(self.pool)
         self.flow = SessionFlow(self.settings, self.node_id, self.store, self.pool, self.analysis,
                                 forget=lambda sid: self._sessions.pop(sid, None))

@@ -275,3 +275,5 @@ def test_workers_are_pinned_one_per_core_and_only_then():
     assert worker_cores(1, True, [0, 1]) == [None]  # two one-worker nodes on one machine: both would sit on core 0
     assert worker_cores(3, True, [0, 1]) == [None] * 3
     assert worker_cores(2, False, [0, 1]) == [None, None]
+    assert worker_cores(1, True, [0, 1], given=[1]) == [1]  # live_worker_cores: the second node of scripts/cluster
+    assert worker_cores(3, False, [0, 1], given=[0, 1]) == [0, 1, 0]
