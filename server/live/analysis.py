@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import multiprocessing as mp
+import os
 import threading
 import uuid
 from typing import Any, Callable
