@@ -6,18 +6,13 @@ the exam has started, a proctor's replacement and decision recorded in the chain
 from __future__ import annotations
 
 import hashlib
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from proctor.events import fold_events
-from server.db.engine import make_engine, make_sessionmaker
 from server.services.reference_photos import reference_key, session_photo_key
-from server.settings import ServerSettings
-from server.storage import build_stores
+from tests.live.e2e_site import run_rtc_scenario
 
 HERE = Path(__file__).resolve().parent
 
@@ -25,17 +20,9 @@ HERE = Path(__file__).resolve().parent
 @pytest.fixture(scope="module")
 def run(tmp_path_factory, data_dir):
     out = tmp_path_factory.mktemp("live_reference")
-    proc = subprocess.run(
-        [sys.executable, str(HERE / "scenario_reference.py"), str(out),
-         str(data_dir / "video/head_motion_woman_640x480.mjpeg"),
-         str(data_dir / "audio/speech_clean_arctic_aew_a0001.wav"), str(data_dir / "video/webcam_glasses_man.mp4")],
-        capture_output=True, text=True, timeout=400)
-    result_file = out / "result.json"
-    if proc.returncode != 0 or not result_file.is_file():
-        pytest.fail(f"the reference scenario failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}")
-    settings = ServerSettings(data_dir=out)
-    stores = build_stores(settings, make_sessionmaker(make_engine(settings.resolved_database_url())))
-    return json.loads(result_file.read_text()), stores
+    return run_rtc_scenario(HERE / "scenario_reference.py", out, str(data_dir / "video/head_motion_woman_640x480.mjpeg"),
+                            str(data_dir / "audio/speech_clean_arctic_aew_a0001.wav"),
+                            str(data_dir / "video/webcam_glasses_man.mp4"), what="reference", timeout=400)
 
 
 def _records(stores, sid: str, kind: str) -> list[dict]:

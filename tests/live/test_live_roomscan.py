@@ -5,16 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from proctor.events import fold_events
-from server.db.engine import make_engine, make_sessionmaker
-from server.settings import ServerSettings
-from server.storage import build_stores
+from tests.live.e2e_site import run_rtc_scenario
 
 HERE = Path(__file__).resolve().parent
 
@@ -23,16 +19,10 @@ HERE = Path(__file__).resolve().parent
 def run(tmp_path_factory, data_dir):
     out = tmp_path_factory.mktemp("live_roomscan")
     rs = data_dir / "roomscan"
-    proc = subprocess.run([sys.executable, str(HERE / "scenario_roomscan.py"), str(out),
-                           str(rs / "gallery_full360_640x480.mjpeg"), str(rs / "gallery_partial150_640x480.mjpeg")],
-                          capture_output=True, text=True, timeout=300)
-    result_file = out / "result.json"
-    if proc.returncode != 0 or not result_file.is_file():
-        pytest.fail(f"the room scan scenario failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}")
-    settings = ServerSettings(data_dir=out)
-    stores = build_stores(settings, make_sessionmaker(make_engine(settings.resolved_database_url())))
+    result, stores = run_rtc_scenario(HERE / "scenario_roomscan.py", out, str(rs / "gallery_full360_640x480.mjpeg"),
+                                      str(rs / "gallery_partial150_640x480.mjpeg"), what="room scan")
     truth = {c["id"]: c for c in json.loads((rs / "manifest_roomscan.json").read_text())["clips"]}
-    return json.loads(result_file.read_text()), stores, truth
+    return result, stores, truth
 
 
 def test_progress_guides_the_student(run):

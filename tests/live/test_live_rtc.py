@@ -3,9 +3,6 @@ bad input, analysis with the real engine, browser signals, a dropped and restore
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import av
@@ -14,9 +11,8 @@ import pytest
 from proctor.events import fold_events
 from proctor.recorder import SessionRecorder
 from proctor.settings import EngineSettings
-from server.db.engine import make_engine, make_sessionmaker
 from server.settings import ServerSettings
-from server.storage import build_stores
+from tests.live.e2e_site import run_rtc_scenario
 
 HERE = Path(__file__).resolve().parent
 
@@ -24,17 +20,8 @@ HERE = Path(__file__).resolve().parent
 @pytest.fixture(scope="module")
 def run(tmp_path_factory, data_dir):
     out = tmp_path_factory.mktemp("live_rtc")
-    proc = subprocess.run(
-        [sys.executable, str(HERE / "scenario_rtc.py"), str(out), str(data_dir / "video/two_people_dinner_640x480.mjpeg"),
-         str(data_dir / "audio/speech_clean_arctic_aew_a0001.wav")],
-        capture_output=True, text=True, timeout=300)
-    result_file = out / "result.json"
-    if proc.returncode != 0 or not result_file.is_file():
-        pytest.fail(f"the live scenario failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}")
-    result = json.loads(result_file.read_text())
-    settings = ServerSettings(data_dir=out)
-    stores = build_stores(settings, make_sessionmaker(make_engine(settings.resolved_database_url())))
-    return result, stores
+    return run_rtc_scenario(HERE / "scenario_rtc.py", out, str(data_dir / "video/two_people_dinner_640x480.mjpeg"),
+                            str(data_dir / "audio/speech_clean_arctic_aew_a0001.wav"), what="live")
 
 
 def test_bad_input_gets_clear_4xx(run):
